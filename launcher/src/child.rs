@@ -1,0 +1,189 @@
+//! The container's first process, from the clone to the exec of its PID 1. It runs on the
+//! launcher's hand-allocated stack, in new namespaces, on its own copy of the launcher's memory.
+//! Each step is one call; any failure is reported here, on the launcher's stderr, and ends the
+//! child with the launcher's exit code for it.
+
+use crate::error::{Context, Error, Result};
+use crate::security::{self, CAP_SYS_CHROOT, PR_SET_PDEATHSIG};
+use crate::spec::{Init, Spec, MAX_ENV};
+use crate::sync::ChildEnd;
+use crate::{dev, net, procfs, rootfs, tty};
+use core::convert::Infallible;
+use core::ffi::{CStr, c_char};
+use linker::exec::{self, DEFAULT_PATH};
+use linker::sys::fs::{self, AT_EMPTY_PATH, CLOSE_RANGE_CLOEXEC};
+use linker::sys::mm::Mapping;
+use linker::sys::mount::{self, MS_PRIVATE, MS_REC};
+use linker::sys::ns::{self, CLONE_NEWCGROUP};
+use linker::sys::process::{self, prctl};
+use linker::sys::signal::{self, SIGKILL, SIG_SETMASK, SigSet};
+use linker::{Args, Env, Text};
+
+/// Everything the child needs, borrowed from the launcher's frame (the child has its own copy).
+pub struct Plan<'a> {
+    pub spec: &'a Spec,
+    pub args: Args,
+    pub env: Env,
+    /// The sealed init to exec, when knocker's init is PID 1.
+    pub init: Option<i32>,
+    pub sync: ChildEnd,
+    /// The launcher's end of the channel, inherited by the clone: closed first thing, or the
+    /// child would keep it open and never see the launcher die.
+    pub parent_end: i32,
+    /// The signal mask the launcher started with, restored before exec.
+    pub mask: SigSet,
+    pub terminal: bool,
+}
+
+pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
+
+/// The clone's entry point: returns only to exit.
+pub fn run(ctx: &mut Plan) -> i32 {
+    let Err(e) = setup_and_exec(ctx);
+    e.report();
+    e.code
+}
+
+fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
+    let spec = ctx.spec;
+    let _ = fs::close(ctx.parent_end);
+    // If the launcher dies — even by SIGKILL — so does the container. Armed before waiting, and
+    // the wait itself is the race check: a launcher that died first shows up as end-of-stream.
+    prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+    ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+    // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
+    ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
+    process::setsid().context("setsid")?;
+    // Before any mount: nothing we mount may propagate back to the host.
+    mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
+    ns::sethostname(spec.hostname).context("cannot set the hostname")?;
+    if !spec.host_network {
+        net::loopback_up()?;
+    }
+
+    let root = rootfs::bind_self(spec)?;
+    procfs::mount_proc(&root)?;
+    dev::populate(&root)?;
+    procfs::mount_sys(&root, spec.verbose)?;
+    rootfs::user_mounts(&root, spec)?;
+    let pivoted = rootfs::pivot(&root, spec.verbose)?;
+    drop(root);
+    procfs::protect()?;
+    if spec.read_only {
+        rootfs::make_root_read_only()?;
+    }
+    if ctx.terminal {
+        tty::attach_in_container(&ctx.sync)?;
+    }
+
+    // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
+    let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
+    // The filter goes in while CAP_SYS_ADMIN is still held, so it needs no no_new_privs.
+    security::confine(spec, keep)?;
+    security::drop_privileges(spec, keep)?;
+    // A change of credentials clears the parent-death signal: arm it again and re-check.
+    prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+    if !ctx.sync.parent_alive() {
+        return Err(Error::new("the launcher went away before the container started"));
+    }
+
+    fs::chdir(spec.workdir).context_on("cannot enter --workdir", spec.workdir)?;
+    check_cwd()?;
+    exec(ctx)
+}
+
+/// The working directory must be inside the new root (the class of runc CVE-2024-21626).
+fn check_cwd() -> Result<()> {
+    let mut buf = [0u8; 4096];
+    let n = fs::getcwd(&mut buf).context("the working directory is outside the container (getcwd)")?;
+    if n == 0 || buf[0] != b'/' {
+        return Err(Error::new("the working directory is outside the container"));
+    }
+    Ok(())
+}
+
+/// COMMAND, or the default shell.
+fn command(ctx: &Plan) -> (&'static CStr, &'static [*const c_char]) {
+    match ctx.spec.command {
+        Some(i) => (ctx.args.get(i).unwrap_or(DEFAULT_COMMAND), ctx.args.slice(i)),
+        None => (DEFAULT_COMMAND, &DEFAULT_ARGV),
+    }
+}
+
+const DEFAULT_ARGV: [*const c_char; 1] = [DEFAULT_COMMAND.as_ptr()];
+
+fn exec(ctx: &Plan) -> Result<Infallible> {
+    let spec = ctx.spec;
+    let (program, cmd_argv) = command(ctx);
+
+    // argv and envp need room for the command's own arguments, however many: one mapping.
+    let slots = cmd_argv.len() + 3 + MAX_ENV + 8;
+    let mut map = Mapping::new((slots * 8).next_multiple_of(4096), 0).context("mmap")?;
+    let ptrs: &mut [*const c_char] = map.as_slice_mut();
+    let mut n = 0;
+    match spec.init {
+        Init::Bundled(_) => n = put(ptrs, n, &[c"init".as_ptr(), c"--".as_ptr()]),
+        Init::InRootfs(path) => n = put(ptrs, n, &[path.as_ptr(), c"--".as_ptr()]),
+        Init::None => {}
+    }
+    n = put(ptrs, n, cmd_argv);
+    ptrs[n] = core::ptr::null();
+    let envp_at = n + 1;
+
+    let mut hostname = Text::<80>::new();
+    hostname.push("HOSTNAME=").bytes(spec.hostname);
+    let hostname = hostname.as_cstr().context("hostname")?;
+    let home = if spec.uid == 0 { c"HOME=/root" } else { c"HOME=/" };
+    let defaults = [Some(c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), Some(home), Some(hostname), ctx.env.entry(b"TERM")];
+    let mut e = envp_at;
+    for d in defaults.into_iter().flatten() {
+        if !spec.env.iter().any(|u| same_key(u, d)) {
+            ptrs[e] = d.as_ptr();
+            e += 1;
+        }
+    }
+    for u in spec.env.iter() {
+        ptrs[e] = u.as_ptr();
+        e += 1;
+    }
+    ptrs[e] = core::ptr::null();
+    let path = spec.env.iter().find_map(|u| u.to_bytes().strip_prefix(b"PATH=")).unwrap_or(DEFAULT_PATH);
+
+    // Say clearly when COMMAND is missing, rather than leaving it to the init.
+    if let Err(errno) = exec::locate(program.to_bytes(), path) {
+        return Err(Error::sys("cannot run", errno).on(program).exit_code(exec::failure_code(errno)));
+    }
+
+    let argv = ptrs.as_ptr();
+    // SAFETY: envp_at < slots, inside the mapping.
+    let envp = unsafe { argv.add(envp_at) };
+    // Nothing of the launcher's crosses into the container: every descriptor above 2 closes
+    // at exec (the init's memfd too, once the kernel has it open).
+    fs::close_range(3, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
+    signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
+    let errno = match (spec.init, ctx.init) {
+        (Init::Bundled(_), Some(memfd)) => process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH),
+        (Init::InRootfs(init), _) => process::execve(init, argv, envp),
+        _ => exec::execvp(program, argv, envp, path),
+    };
+    let what = match spec.init {
+        Init::None => program,
+        Init::InRootfs(path) => path,
+        Init::Bundled(_) => c"knocker's init",
+    };
+    Err(Error::sys("cannot execute", errno).on(what).exit_code(exec::failure_code(errno)))
+}
+
+fn put(ptrs: &mut [*const c_char], at: usize, items: &[*const c_char]) -> usize {
+    ptrs[at..at + items.len()].copy_from_slice(items);
+    at + items.len()
+}
+
+/// `KEY=…` of both entries are the same KEY.
+fn same_key(a: &CStr, b: &CStr) -> bool {
+    fn key(s: &CStr) -> &[u8] {
+        let bytes = s.to_bytes();
+        &bytes[..bytes.iter().position(|&c| c == b'=').unwrap_or(bytes.len())]
+    }
+    key(a) == key(b)
+}

@@ -1,0 +1,334 @@
+//! The command line: `launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]` → a validated [`Spec`].
+//! Options stop at ROOTFS; everything after it belongs to COMMAND.
+
+use crate::error::{Error, Result};
+use crate::spec::{self, Init, Mount, Spec, Tty};
+use core::ffi::CStr;
+use linker::Args;
+
+pub const USAGE: &str = "\
+Usage: launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]
+
+Runs COMMAND (default /bin/sh) in a new container whose root is the directory ROOTFS:
+new UTS, PID, mount, IPC, network and cgroup namespaces, knocker's init as PID 1.
+Must run as root.
+
+Container:
+      --hostname NAME     host name inside (default: knocker)
+      --net host          share the host's network (default: own namespace, only lo)
+      --ro                make the root file system read-only
+      --bind SRC:DST[:ro] bind-mount host path SRC at DST (repeatable)
+      --tmpfs DST         mount an empty tmpfs at DST (repeatable)
+      --env KEY=VALUE     set an environment variable (repeatable)
+      --workdir DIR       working directory inside (default: /)
+      --user UID[:GID]    run as this numeric user and group (default: 0:0)
+  -t, --tty               give the container a terminal even if stdin is not one
+  -T, --no-tty            never give the container a terminal
+Init:
+      --init PATH         use PATH inside the rootfs as PID 1 instead of knocker's init
+      --init-bin PATH     copy knocker's init from this host file
+      --no-init           run COMMAND itself as PID 1
+Limits (cgroups):
+      --memory SIZE       memory limit: bytes, or with K, M, G (1024-based); no swap
+      --pids N            at most N processes
+      --cpus DECIMAL      CPU quota, e.g. 0.5
+      --name NAME         cgroup name under knocker/ (default: the launcher's pid)
+Security:
+      --cap-add CAP       keep capability CAP (e.g. SYS_ADMIN, or ALL) (repeatable)
+      --cap-drop CAP      drop capability CAP (or ALL) (repeatable)
+      --allow-new-privs   do not set no_new_privs (setuid binaries can gain privileges)
+      --seccomp=unconfined  do not install the default seccomp filter
+Other:
+  -v, --verbose           say what the launcher does
+  -h, --help              show this help
+  -V, --version           show the version
+
+Exit status: COMMAND's status (128+N if killed by signal N); 125 if the launcher failed,
+126 if COMMAND cannot be executed, 127 if COMMAND does not exist in ROOTFS.
+";
+
+pub const VERSION: &str = concat!("launcher (knocker) ", env!("CARGO_PKG_VERSION"));
+
+pub enum Action {
+    Run(Spec),
+    Help,
+    Version,
+}
+
+fn usage_error(what: &'static str, subject: &[u8]) -> Error {
+    Error::new(what).on(subject).hint("see launcher --help")
+}
+
+/// Options that take a value.
+const WITH_VALUE: [&[u8]; 16] = [
+    b"--hostname", b"--net", b"--bind", b"--tmpfs", b"--env", b"--workdir", b"--user", b"--init",
+    b"--init-bin", b"--memory", b"--pids", b"--cpus", b"--name", b"--cap-add", b"--cap-drop", b"--seccomp",
+];
+
+pub fn parse(args: &Args) -> Result<Action> {
+    let mut opts = Options::default();
+    let mut i = 1;
+    while let Some(arg) = args.get(i) {
+        let a = arg.to_bytes();
+        if a == b"--" {
+            i += 1;
+            break;
+        }
+        if a.len() < 2 || a[0] != b'-' {
+            break;
+        }
+        i += 1;
+        // `--opt=value` or `--opt value`.
+        let (name, inline) = match a.iter().position(|&c| c == b'=') {
+            Some(eq) if a.starts_with(b"--") => (&a[..eq], Some(arg_tail(arg, eq + 1))),
+            _ => (a, None),
+        };
+        if WITH_VALUE.contains(&name) {
+            let value = match inline {
+                Some(v) => v,
+                None => {
+                    let v = args.get(i).ok_or_else(|| usage_error("option needs a value:", name))?;
+                    i += 1;
+                    v
+                }
+            };
+            opts.value(name, value)?;
+        } else if inline.is_some() {
+            return Err(usage_error("option takes no value:", name));
+        } else {
+            match opts.flag(name)? {
+                Some(action) => return Ok(action),
+                None => {}
+            }
+        }
+    }
+    let rootfs = args.get(i).ok_or_else(|| Error::new("missing ROOTFS").hint("see launcher --help"))?;
+    if rootfs.is_empty() {
+        return Err(usage_error("ROOTFS is empty", b""));
+    }
+    let mut spec = opts.into_spec(rootfs)?;
+    spec.command = (i + 1 < args.len()).then_some(i + 1);
+    Ok(Action::Run(spec))
+}
+
+/// The part of an argv string after byte `at`, still NUL-terminated.
+fn arg_tail(arg: &'static CStr, at: usize) -> &'static CStr {
+    // The suffix of a C string is a C string: same terminator, no interior NUL.
+    CStr::from_bytes_with_nul(&arg.to_bytes_with_nul()[at..]).unwrap_or(c"")
+}
+
+#[derive(Default)]
+struct Options {
+    hostname: Option<&'static [u8]>,
+    verbose: bool,
+    host_network: bool,
+    read_only: bool,
+    mounts: linker::List<Mount, { spec::MAX_MOUNTS }>,
+    env: linker::List<&'static CStr, { spec::MAX_ENV }>,
+    workdir: Option<&'static CStr>,
+    user: Option<(u32, u32)>,
+    init: Option<Init>,
+    limits: spec::Limits,
+    name: Option<&'static [u8]>,
+    cap_changes: linker::List<(bool, u64), 64>,
+    allow_new_privs: bool,
+    no_seccomp: bool,
+    tty: Option<Tty>,
+}
+
+impl Options {
+    fn flag(&mut self, name: &[u8]) -> Result<Option<Action>> {
+        match name {
+            b"-h" | b"--help" => return Ok(Some(Action::Help)),
+            b"-V" | b"--version" => return Ok(Some(Action::Version)),
+            b"-v" | b"--verbose" => self.verbose = true,
+            b"--ro" => self.read_only = true,
+            b"--no-init" => self.set_init(Init::None)?,
+            b"--allow-new-privs" => self.allow_new_privs = true,
+            b"-t" | b"--tty" => self.tty = Some(Tty::Always),
+            b"-T" | b"--no-tty" => self.tty = Some(Tty::Never),
+            _ => return Err(usage_error("unknown option", name)),
+        }
+        Ok(None)
+    }
+
+    fn set_init(&mut self, init: Init) -> Result<()> {
+        if self.init.is_some_and(|old| old != init) {
+            return Err(usage_error("choose one of --init, --init-bin and --no-init", b""));
+        }
+        self.init = Some(init);
+        Ok(())
+    }
+
+    fn value(&mut self, name: &[u8], value: &'static CStr) -> Result<()> {
+        let v = value.to_bytes();
+        let bad = |what: &'static str| Err(usage_error(what, v));
+        match name {
+            b"--hostname" if spec::valid_hostname(v) => self.hostname = Some(v),
+            b"--hostname" => return bad("bad --hostname (letters, digits, '-' and '.', at most 64):"),
+            b"--net" => match v {
+                b"host" => self.host_network = true,
+                b"none" | b"private" => self.host_network = false,
+                _ => return bad("bad --net (host or none):"),
+            },
+            b"--bind" => match spec::parse_bind(v) {
+                Some(m) => self.mounts.push(m).map_err(|_| usage_error("too many mounts (at most 32)", b""))?,
+                None => return bad("bad --bind (SRC:DST[:ro] with DST absolute):"),
+            },
+            b"--tmpfs" => match spec::parse_container_path(v) {
+                Some(dst) => self
+                    .mounts
+                    .push(Mount::Tmpfs { dst })
+                    .map_err(|_| usage_error("too many mounts (at most 32)", b""))?,
+                None => return bad("bad --tmpfs (an absolute path):"),
+            },
+            b"--env" if spec::valid_env(v) => {
+                self.env.push(value).map_err(|_| usage_error("too many --env (at most 64)", b""))?
+            }
+            b"--env" => return bad("bad --env (KEY=VALUE):"),
+            b"--workdir" if spec::parse_container_path(v).is_some() => self.workdir = Some(value),
+            b"--workdir" => return bad("bad --workdir (an absolute path):"),
+            b"--user" => match spec::parse_user(v) {
+                Some(u) => self.user = Some(u),
+                None => return bad("bad --user (UID or UID:GID, numeric):"),
+            },
+            b"--init" if spec::parse_container_path(v).is_some() => self.set_init(Init::InRootfs(value))?,
+            b"--init" => return bad("bad --init (an absolute path inside the rootfs):"),
+            b"--init-bin" if !v.is_empty() => self.set_init(Init::Bundled(Some(value)))?,
+            b"--init-bin" => return bad("bad --init-bin (a host path):"),
+            b"--memory" => match spec::parse_size(v) {
+                Some(n) => self.limits.memory = Some(n),
+                None => return bad("bad --memory (bytes, or a number with K, M or G, above 0):"),
+            },
+            b"--pids" => match spec::parse_count(v) {
+                Some(n) => self.limits.pids = Some(n),
+                None => return bad("bad --pids (a whole number above 0):"),
+            },
+            b"--cpus" => match spec::parse_cpus(v) {
+                Some(q) => self.limits.cpu_quota_us = Some(q),
+                None => return bad("bad --cpus (a decimal from 0.01, e.g. 0.5):"),
+            },
+            b"--name" if spec::valid_name(v) => self.name = Some(v),
+            b"--name" => return bad("bad --name (letters, digits, '-', '_' and '.', at most 64):"),
+            b"--cap-add" | b"--cap-drop" => match spec::parse_cap(v) {
+                Some(bits) => self
+                    .cap_changes
+                    .push((name == b"--cap-add", bits))
+                    .map_err(|_| usage_error("too many --cap-add/--cap-drop", b""))?,
+                None => return bad("unknown capability (see capabilities(7), or ALL):"),
+            },
+            b"--seccomp" if v == b"unconfined" => self.no_seccomp = true,
+            b"--seccomp" => return bad("bad --seccomp (only 'unconfined' is known):"),
+            _ => return Err(usage_error("unknown option", name)),
+        }
+        Ok(())
+    }
+
+    fn into_spec(self, rootfs: &'static CStr) -> Result<Spec> {
+        let mut s = Spec::new(rootfs);
+        s.hostname = self.hostname.unwrap_or(spec::DEFAULT_HOSTNAME);
+        s.verbose = self.verbose;
+        s.host_network = self.host_network;
+        s.read_only = self.read_only;
+        s.mounts = self.mounts;
+        s.env = self.env;
+        s.workdir = self.workdir.unwrap_or(c"/");
+        (s.uid, s.gid) = self.user.unwrap_or((0, 0));
+        s.init = self.init.unwrap_or(Init::Bundled(None));
+        s.limits = self.limits;
+        s.name = self.name;
+        for (add, bits) in self.cap_changes.iter() {
+            s.caps = if add { s.caps | bits } else { s.caps & !bits };
+        }
+        s.allow_new_privs = self.allow_new_privs;
+        s.seccomp = !self.no_seccomp;
+        s.tty = self.tty.unwrap_or(Tty::Auto);
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    fn parse_strs(words: &[&str]) -> Result<Action> {
+        let owned: Vec<CString> = words.iter().map(|w| CString::new(*w).unwrap()).collect();
+        let mut ptrs: Vec<*const core::ffi::c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(core::ptr::null());
+        // The parsed Spec borrows for 'static: leak the test's argv like a process's initial stack.
+        let ptrs = Box::leak(ptrs.into_boxed_slice());
+        std::mem::forget(owned);
+        let args = unsafe { Args::from_raw(words.len(), ptrs.as_ptr()) };
+        parse(&args)
+    }
+
+    fn spec(words: &[&str]) -> Spec {
+        match parse_strs(words) {
+            Ok(Action::Run(s)) => s,
+            Ok(_) => panic!("not a run"),
+            Err(e) => panic!("{}", String::from_utf8_lossy(e.line().as_bytes())),
+        }
+    }
+
+    fn error(words: &[&str]) -> String {
+        match parse_strs(words) {
+            Err(e) => String::from_utf8(e.line().as_bytes().to_vec()).unwrap(),
+            Ok(_) => panic!("parsed: {words:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = spec(&["launcher", "./rootfs"]);
+        assert_eq!(s.rootfs, c"./rootfs");
+        assert_eq!(s.command, None);
+        assert_eq!(s.hostname, b"knocker");
+        assert_eq!(s.init, Init::Bundled(None));
+        assert_eq!(s.caps, spec::DEFAULT_CAPS);
+        assert!(s.seccomp && !s.allow_new_privs && !s.host_network && !s.read_only);
+        assert_eq!(s.tty, Tty::Auto);
+    }
+
+    #[test]
+    fn options_stop_at_rootfs_and_the_command_keeps_its_own() {
+        let s = spec(&["launcher", "-v", "--hostname=box", "--memory", "64M", "r", "/bin/sh", "-c", "--ro"]);
+        assert_eq!(s.command, Some(6));
+        assert!(s.verbose && !s.read_only);
+        assert_eq!(s.hostname, b"box");
+        assert_eq!(s.limits.memory, Some(64 << 20));
+        let s = spec(&["launcher", "--", "-weird-rootfs", "true"]);
+        assert_eq!(s.rootfs, c"-weird-rootfs");
+        assert_eq!(s.command, Some(3));
+    }
+
+    #[test]
+    fn repeatable_options_keep_their_order() {
+        let s = spec(&[
+            "launcher", "--bind", "/a:/x:ro", "--tmpfs", "/t", "--env", "A=1", "--env", "B=2", "--cap-drop", "ALL",
+            "--cap-add", "NET_BIND_SERVICE", "r",
+        ]);
+        assert_eq!(s.mounts.len(), 2);
+        assert_eq!(s.mounts.get(1), Some(Mount::Tmpfs { dst: b"/t" }));
+        assert_eq!(s.env.len(), 2);
+        assert_eq!(s.caps, 1 << 10);
+    }
+
+    #[test]
+    fn usage_errors_name_the_culprit() {
+        assert_eq!(error(&["launcher", "--bogus", "r"]), "launcher: unknown option --bogus (see launcher --help)");
+        assert_eq!(error(&["launcher"]), "launcher: missing ROOTFS (see launcher --help)");
+        assert!(error(&["launcher", "--memory", "0", "r"]).contains("bad --memory"));
+        assert!(error(&["launcher", "--memory", "lots", "r"]).contains("lots"));
+        assert!(error(&["launcher", "--memory"]).contains("needs a value: --memory"));
+        assert!(error(&["launcher", "--ro=yes", "r"]).contains("takes no value: --ro"));
+        assert!(error(&["launcher", "--no-init", "--init", "/sbin/init", "r"]).contains("choose one"));
+        assert!(error(&["launcher", "--cap-add", "FLY", "r"]).contains("unknown capability"));
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert!(matches!(parse_strs(&["launcher", "--help"]), Ok(Action::Help)));
+        assert!(matches!(parse_strs(&["launcher", "-V", "r"]), Ok(Action::Version)));
+    }
+}

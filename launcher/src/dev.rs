@@ -1,0 +1,60 @@
+//! /dev inside the container: a small tmpfs of our own, never the rootfs's directory contents,
+//! so a hostile image cannot plant a `dev/null` that points at a host file (the class of runc
+//! CVE-2025-31133 and the /dev-symlink advisory of 2026). It holds exactly the OCI default
+//! devices, bind-mounted from the host's nodes, a fresh devpts instance, /dev/shm and the
+//! usual links into /proc/self/fd.
+
+use crate::error::{Context, Error, Result};
+use crate::rootfs::{mount_on, open_strict, system_mount_point};
+use core::ffi::CStr;
+use linker::sys::fs::{self, O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY};
+use linker::sys::mount::{MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID};
+use linker::{Fd, Text};
+
+pub const DEVICES: [&CStr; 6] = [c"null", c"zero", c"full", c"random", c"urandom", c"tty"];
+
+const LINKS: [(&CStr, &CStr); 5] = [
+    (c"pts/ptmx", c"ptmx"),
+    (c"/proc/self/fd", c"fd"),
+    (c"/proc/self/fd/0", c"stdin"),
+    (c"/proc/self/fd/1", c"stdout"),
+    (c"/proc/self/fd/2", c"stderr"),
+];
+
+pub fn populate(root: &Fd) -> Result<()> {
+    let covered = system_mount_point(root, c"/dev")?
+        .ok_or_else(|| Error::new("the rootfs has no /dev directory").hint("create an empty one: mkdir ROOTFS/dev"))?;
+    mount_on(Some(c"tmpfs"), &covered, Some(c"tmpfs"), MS_NOSUID | MS_NOEXEC, Some(c"mode=755,size=64k"))
+        .context("cannot mount tmpfs on /dev")?;
+    // Looked up again, the path now leads into the fresh tmpfs.
+    let dev = open_strict(root, c"/dev").context("cannot open the new /dev")?;
+    for name in DEVICES {
+        // An empty file as the mount point, then the host's node bound over it.
+        let point = fs::openat(dev.raw(), name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o666)
+            .context_on("cannot create /dev/", name)?;
+        let mut host = Text::<32>::new();
+        host.push("/dev/").push(name);
+        mount_on(Some(host.as_cstr().context("path")?), &point, None, MS_BIND, None)
+            .context_on("cannot bind the host's device", &host)?;
+    }
+    fs::mkdirat(dev.raw(), c"pts", 0o755).context("mkdir /dev/pts")?;
+    let pts = open_strict(&dev, c"pts").context("open /dev/pts")?;
+    // A private instance: the container sees only its own terminals, and ptmx hands out
+    // terminals from this instance alone.
+    mount_on(
+        Some(c"devpts"),
+        &pts,
+        Some(c"devpts"),
+        MS_NOSUID | MS_NOEXEC,
+        Some(c"newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )
+    .context("cannot mount devpts on /dev/pts")?;
+    fs::mkdirat(dev.raw(), c"shm", 0o1777).context("mkdir /dev/shm")?;
+    let shm = open_strict(&dev, c"shm").context("open /dev/shm")?;
+    mount_on(Some(c"shm"), &shm, Some(c"tmpfs"), MS_NOSUID | MS_NODEV | MS_NOEXEC, Some(c"mode=1777,size=65536k"))
+        .context("cannot mount tmpfs on /dev/shm")?;
+    for (target, link) in LINKS {
+        fs::symlinkat(target, dev.raw(), link).context_on("cannot create /dev/", link)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! knocker's init, copied from the host into a sealed memfd before the container exists and
+//! executed from there. Nothing is added to the rootfs, and nothing inside can write to the
+//! host's binary through /proc/1/exe (the class of runc CVE-2019-5736): the copy is sealed
+//! against writes, and it is not the host file.
+
+use crate::error::{Context, Error, Result};
+use crate::spec::{Init, Spec};
+use core::ffi::CStr;
+use linker::sys::fs::{self, F_ADD_SEALS, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, O_RDONLY};
+use linker::sys::fs::{MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC};
+use linker::sys::Errno;
+use linker::{Fd, Text};
+
+/// The sealed copy of the init to run, or `None` when the container's PID 1 comes from the
+/// rootfs (`--init PATH`) or is COMMAND itself (`--no-init`).
+pub fn prepare(spec: &Spec) -> Result<Option<Fd>> {
+    match spec.init {
+        Init::Bundled(Some(path)) => seal(path).map(Some),
+        Init::Bundled(None) => {
+            let (next_to, libexec) = candidates()?;
+            for mut place in [next_to.clone(), libexec.clone()] {
+                let Ok(path) = place.as_cstr() else { continue };
+                match seal(path) {
+                    Ok(fd) => return Ok(Some(fd)),
+                    Err(e) if e.errno() == Some(Errno::ENOENT) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut both = Text::<512>::new();
+            both.push(&next_to).push(" and ").push(&libexec);
+            Err(Error::new("cannot find knocker's init; looked for")
+                .on(&both)
+                .hint("name one with --init-bin PATH, or run without an init: --no-init"))
+        }
+        Init::InRootfs(_) | Init::None => Ok(None),
+    }
+}
+
+/// `<dir of the launcher>/init` and `<dir>/../libexec/knocker/init`.
+fn candidates() -> Result<(Text<4096>, Text<4096>)> {
+    let mut exe = [0u8; 4096];
+    let n = fs::readlinkat(fs::AT_FDCWD, c"/proc/self/exe", &mut exe).context("cannot read /proc/self/exe")?;
+    let dir = match exe[..n].iter().rposition(|&c| c == b'/') {
+        Some(slash) => &exe[..slash],
+        None => b".",
+    };
+    let mut next_to = Text::new();
+    next_to.bytes(dir).push("/init");
+    let mut libexec = Text::new();
+    libexec.bytes(dir).push("/../libexec/knocker/init");
+    Ok((next_to, libexec))
+}
+
+fn seal(path: &CStr) -> Result<Fd> {
+    let file = fs::open(path, O_RDONLY).context_on("cannot open the init", path)?;
+    let st = fs::fstat(file.raw()).context_on("cannot stat the init", path)?;
+    if !st.is_file() {
+        return Err(Error::new("the init is not a regular file:").on(path));
+    }
+    // MFD_EXEC states that this memfd is meant to be executed (kernels with vm.memfd_noexec
+    // would refuse otherwise); kernels before 6.3 do not know the flag.
+    let memfd = match fs::memfd_create(c"knocker-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC) {
+        Err(Errno::EINVAL) => fs::memfd_create(c"knocker-init", MFD_CLOEXEC | MFD_ALLOW_SEALING),
+        other => other,
+    }
+    .context("cannot create a memfd for the init")?;
+    let mut left = st.size as usize;
+    while left > 0 {
+        match fs::sendfile(memfd.raw(), file.raw(), left).context_on("cannot copy the init", path)? {
+            0 => return Err(Error::new("the init changed size while being copied:").on(path)),
+            n => left -= n,
+        }
+    }
+    fs::fcntl(memfd.raw(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+        .context("cannot seal the init's memfd")?;
+    Ok(memfd)
+}

@@ -1,0 +1,183 @@
+//! knocker's launcher: `launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]`.
+//!
+//! [`main`] reads as the container's life, one call per stage: parse argv into a [`spec::Spec`],
+//! prepare on the host (the init sealed in a memfd, the cgroup with its limits, the sync
+//! channel), clone into new namespaces on a hand-allocated stack ([`child`] does the rest
+//! inside), release the child once it is in its cgroups, forward signals and relay the
+//! terminal until PID 1 exits, report, clean up.
+//!
+//! `no_std` except under `cfg(test)`: the pure parts (argv, values, capability and seccomp
+//! tables, cgroup file parsing) are unit-tested on the host; the rest is tested end to end.
+#![cfg_attr(not(test), no_std)]
+
+pub mod cgroup;
+pub mod child;
+pub mod cli;
+pub mod dev;
+pub mod error;
+pub mod init_bin;
+pub mod net;
+pub mod procfs;
+pub mod rootfs;
+pub mod seccomp;
+pub mod security;
+pub mod spec;
+pub mod supervise;
+pub mod sync;
+pub mod tty;
+
+use crate::cgroup::Cgroup;
+use crate::cli::Action;
+use crate::error::{Context, Error, Result};
+use crate::spec::Spec;
+use linker::clone::{self, Stack};
+use linker::sys::fs::{self, O_DIRECTORY, O_PATH};
+use linker::sys::ns::{CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS};
+use linker::sys::process::{self, WaitStatus};
+use linker::sys::Errno;
+use linker::{Args, Env, Text, say};
+
+/// The child's stack: 1 MiB, allocated by hand (plus a guard page below it).
+pub const STACK_SIZE: usize = 1 << 20;
+
+pub fn main(args: Args, env: Env) -> i32 {
+    match launch(args, env) {
+        Ok(code) => code,
+        Err(e) => {
+            e.report();
+            e.code
+        }
+    }
+}
+
+fn launch(args: Args, env: Env) -> Result<i32> {
+    let spec = match cli::parse(&args)? {
+        Action::Run(spec) => spec,
+        Action::Help => {
+            let _ = fs::write_all(1, cli::USAGE.as_bytes());
+            return Ok(0);
+        }
+        Action::Version => {
+            say!(1; cli::VERSION);
+            return Ok(0);
+        }
+    };
+    if process::geteuid() != 0 {
+        return Err(Error::new("must run as root").hint("try: sudo launcher ..."));
+    }
+    security::stay_undumpable()?;
+    check_rootfs(&spec)?;
+
+    let init = init_bin::prepare(&spec)?;
+    let mut pid_name = Text::<16>::new();
+    pid_name.push(process::getpid());
+    let name = spec.name.unwrap_or(pid_name.as_bytes());
+    let mut cgroup = Cgroup::create(&spec, name)?;
+    if spec.verbose {
+        match &cgroup {
+            Some(cg) => say!(2; "launcher: cgroup ", cg.describe()),
+            None => say!(2; "launcher: no cgroup available: the container shares the launcher's"),
+        }
+    }
+    let terminal = tty::wanted(&spec);
+    let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
+    let mask = supervise::block_signals()?;
+
+    let mut ctx = child::Plan {
+        spec: &spec,
+        args,
+        env,
+        init: init.as_ref().map(|fd| fd.raw()),
+        sync: child_end,
+        parent_end: parent_end.0.raw(),
+        mask,
+        terminal,
+    };
+    let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
+    let into = cgroup.as_ref().and_then(Cgroup::clone_into);
+    let pid = match clone::spawn(namespaces(&spec), into, &stack, child::run, &mut ctx) {
+        // Kernels before 5.7 (no CLONE_INTO_CGROUP) or 5.3 (no clone3), or a seccomp profile that
+        // hides clone3: start the child plainly and move it by pid while it waits.
+        Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) if into.is_some() => {
+            clone::spawn(namespaces(&spec), None, &stack, child::run, &mut ctx).map(|pid| (pid, false))
+        }
+        other => other.map(|pid| (pid, into.is_some())),
+    };
+    drop(ctx);
+    drop(stack);
+    let (pid, placed) = pid.context("cannot create the container (clone)")?;
+    let container = Container(pid);
+    if spec.verbose {
+        say!(2; "launcher: container's PID 1 is host pid ", pid);
+    }
+
+    if let Some(cg) = &cgroup {
+        cg.attach(pid, placed)?;
+    }
+    parent_end.release().context("cannot release the container")?;
+    let mut relay = match terminal {
+        true => parent_end.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
+        false => None,
+    };
+    let status = supervise::wait(pid, relay.as_mut())?;
+    container.exited();
+    drop(relay);
+    drop(init);
+
+    let oom = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
+    let limit = cgroup.as_ref().and_then(Cgroup::memory_limit);
+    if let Some(cg) = cgroup.as_mut() {
+        cg.destroy();
+    }
+    Ok(report(status, oom, limit))
+}
+
+/// The container's exit status as the launcher's, with the reason when the kernel killed it
+/// for memory.
+fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
+    let code = status.shell_code();
+    if code == 128 + linker::sys::signal::SIGKILL && oom {
+        let mut why = Text::<64>::new();
+        why.push("container killed: out of memory");
+        if let Some(bytes) = limit {
+            why.push(" (limit ").push(cgroup::format_size(bytes)).push(")");
+        }
+        say!(2; "launcher: ", why);
+    }
+    code
+}
+
+fn namespaces(spec: &Spec) -> u64 {
+    let mut flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+    if !spec.host_network {
+        flags |= CLONE_NEWNET;
+    }
+    flags as u64
+}
+
+/// ROOTFS must exist and be a directory; say which it is not.
+fn check_rootfs(spec: &Spec) -> Result<()> {
+    match fs::open(spec.rootfs, O_PATH | O_DIRECTORY) {
+        Ok(_) => Ok(()),
+        Err(Errno::ENOENT) => Err(Error::new("rootfs does not exist:").on(spec.rootfs)),
+        Err(Errno::ENOTDIR) => Err(Error::new("rootfs is not a directory:").on(spec.rootfs)),
+        Err(e) => Err(Error::sys("cannot open rootfs", e).on(spec.rootfs)),
+    }
+}
+
+/// The container's first process until it has been waited for: if the launcher bails out
+/// early, it is killed and reaped rather than left behind.
+struct Container(i32);
+
+impl Container {
+    fn exited(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = process::kill(self.0, linker::sys::signal::SIGKILL);
+        let _ = process::wait4(self.0, 0);
+    }
+}

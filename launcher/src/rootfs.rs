@@ -1,0 +1,178 @@
+//! Entering the rootfs: make it a mount point, mount what the user asked for inside it, then
+//! `pivot_root` so no path inside reaches the host's tree any more.
+//!
+//! Every mount target inside ROOTFS is treated as hostile: it is resolved below the rootfs by
+//! the kernel (`openat2` with `RESOLVE_IN_ROOT`; symlinks refused outright for the system
+//! mount points) and mounted through the verified descriptor (`/proc/self/fd/N`), so a symlink
+//! planted in the image — or swapped in during setup — cannot steer a mount onto the host
+//! (the class of runc CVE-2021-30465).
+
+use crate::error::{Context, Error, Result};
+use crate::spec::{Mount, Spec};
+use core::ffi::CStr;
+use linker::sys::fs::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY};
+use linker::sys::fs::{RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
+use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT};
+use linker::sys::{Errno, Fd};
+use linker::{Text, say};
+
+/// `/proc/self/fd/N`: a path the kernel resolves to exactly the object behind descriptor N.
+pub fn fd_path(fd: &Fd) -> Text<32> {
+    let mut t = Text::new();
+    t.push("/proc/self/fd/").push(fd.raw());
+    t
+}
+
+/// Mounts onto the object behind `target` (never re-resolving a path).
+pub fn mount_on(source: Option<&CStr>, target: &Fd, fstype: Option<&CStr>, flags: u64, data: Option<&CStr>) -> core::result::Result<(), Errno> {
+    let mut t = fd_path(target);
+    mount::mount(source, t.as_cstr()?, fstype, flags, data)
+}
+
+/// Opens a container path (`/proc`) below `root` with no symlink anywhere on the way: for the
+/// mount points knocker itself uses.
+pub fn open_strict(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
+    fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+}
+
+/// Opens a container path below `root`, resolving symlinks as if `root` were `/` (they cannot
+/// lead out): for the user's mount points, which may sit behind /bin → usr/bin and the like.
+pub fn open_in_root(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
+    fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+}
+
+/// A directory knocker mounts on (`/proc`, `/dev`, `/sys`): must be a real directory.
+pub fn system_mount_point(root: &Fd, path: &'static CStr) -> Result<Option<Fd>> {
+    match open_strict(root, path) {
+        Ok(fd) if fs::fstat(fd.raw()).is_ok_and(|s| s.is_dir()) => Ok(Some(fd)),
+        Ok(_) => Err(Error::new("refusing to mount on rootfs path that is not a directory:").on(path)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(Errno::ELOOP | Errno::EXDEV) => Err(Error::new("refusing rootfs path that is a symlink:")
+            .on(path)
+            .hint("a mount through it could land outside the rootfs")),
+        Err(e) => Err(Error::sys("cannot open rootfs path", e).on(path)),
+    }
+}
+
+/// Binds ROOTFS onto itself so it is a mount point of its own (pivot_root wants one), and
+/// returns a descriptor of that new mount's root.
+pub fn bind_self(spec: &Spec) -> Result<Fd> {
+    mount::mount(Some(spec.rootfs), spec.rootfs, None, MS_BIND | MS_REC, None)
+        .context_on("cannot bind-mount rootfs", spec.rootfs)?;
+    // Opened after the bind, the path leads to the top of the stack: the new mount.
+    fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context_on("cannot open rootfs", spec.rootfs)
+}
+
+/// The user's `--bind` and `--tmpfs` mounts, in command-line order.
+pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
+    for m in spec.mounts.iter() {
+        match m {
+            Mount::Bind { src, dst, read_only } => bind(root, src, dst, read_only)?,
+            Mount::Tmpfs { dst } => {
+                let target = target(root, dst, true)?;
+                mount_on(Some(c"tmpfs"), &target, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(c"mode=755"))
+                    .context_on("cannot mount tmpfs on", dst)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bind(root: &Fd, src: &[u8], dst: &[u8], read_only: bool) -> Result<()> {
+    let mut s = Text::<4096>::new();
+    s.bytes(src);
+    let source = fs::open(s.as_cstr().context("--bind source too long")?, O_PATH)
+        .context_on("cannot open --bind source", src)?;
+    let is_dir = fs::fstat(source.raw()).context_on("cannot stat --bind source", src)?.is_dir();
+    let target = target(root, dst, is_dir)?;
+    let mut from = fd_path(&source);
+    mount_on(Some(from.as_cstr().context("path")?), &target, None, MS_BIND | MS_REC, None)
+        .context_on("cannot bind-mount onto", dst)?;
+    if read_only {
+        // The descriptor still names the covered directory; look the path up again to reach the
+        // new mount, then make that mount read-only.
+        let mut d = Text::<4096>::new();
+        d.bytes(dst);
+        let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
+        mount_on(None, &top, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
+            .context_on("cannot make read-only:", dst)?;
+    }
+    Ok(())
+}
+
+/// The mount point for a user mount at container path `dst`, created when missing (a
+/// directory, or an empty file when binding a file). Creation walks one component at a time
+/// and refuses symlinks on that walk.
+fn target(root: &Fd, dst: &[u8], dir: bool) -> Result<Fd> {
+    let mut d = Text::<4096>::new();
+    d.bytes(dst);
+    let path = d.as_cstr().context("mount destination too long")?;
+    match open_in_root(root, path) {
+        Ok(fd) => return Ok(fd),
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(Error::sys("cannot open mount point", e).on(dst)),
+    }
+    let parts = || dst.split(|&c| c == b'/').filter(|p| !p.is_empty());
+    if parts().any(|p| p == b".." || p == b".") {
+        return Err(Error::new("mount destination must not contain . or .. :").on(dst));
+    }
+    let count = parts().count();
+    let mut here: Option<Fd> = None;
+    for (i, part) in parts().enumerate() {
+        let last = i + 1 == count;
+        let mut name = Text::<256>::new();
+        name.bytes(part);
+        let name = name.as_cstr().context("path component too long")?;
+        let at = here.as_ref().unwrap_or(root).raw();
+        let step = |flags| fs::openat2(at, name, O_PATH | flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        let want_dir = !last || dir;
+        let next = match step(if want_dir { O_DIRECTORY } else { 0 }) {
+            Err(Errno::ENOENT) if want_dir => {
+                fs::mkdirat(at, name, 0o755).context_on("cannot create mount point", dst)?;
+                step(O_DIRECTORY)
+            }
+            Err(Errno::ENOENT) => {
+                fs::openat(at, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW, 0o644)
+                    .context_on("cannot create mount point", dst)?;
+                step(0)
+            }
+            other => other,
+        };
+        here = Some(next.context_on("cannot create mount point (symlink in the way?)", dst)?);
+    }
+    here.ok_or_else(|| Error::new("refusing to mount over the container's root:").on(dst))
+}
+
+/// Makes `root` the process's root and detaches the host's tree.
+///
+/// `pivot_root(".", ".")` stacks the old root on top of the new one at the same place, so the
+/// following `umount2(".", MNT_DETACH)` takes the old root away without a put-old directory
+/// (the rootfs stays unmodified, and this works on a read-only rootfs). When the current root
+/// is the initramfs (`rootfs`), pivot_root is impossible (EINVAL): then move the new root over
+/// `/` and chroot into it. That fallback is escapable with CAP_SYS_CHROOT, which the caller
+/// drops from the container's set when this returns `false`.
+pub fn pivot(root: &Fd, verbose: bool) -> Result<bool> {
+    fs::fchdir(root.raw()).context("cannot enter rootfs")?;
+    match mount::pivot_root(c".", c".") {
+        Ok(()) => {
+            mount::umount2(c".", MNT_DETACH).context("cannot detach the host's root")?;
+            fs::chdir(c"/").context("chdir /")?;
+            Ok(true)
+        }
+        Err(Errno::EINVAL) => {
+            if verbose {
+                say!(2; "launcher: pivot_root impossible here (root on initramfs?): using MS_MOVE + chroot");
+            }
+            mount::mount(Some(c"."), c"/", None, MS_MOVE, None).context("cannot move rootfs onto /")?;
+            fs::chroot(c".").context("chroot")?;
+            fs::chdir(c"/").context("chdir /")?;
+            Ok(false)
+        }
+        Err(e) => Err(Error::sys("pivot_root", e)),
+    }
+}
+
+/// `--ro`: the root mount becomes read-only (the mounts on top of it keep their own flags).
+pub fn make_root_read_only() -> Result<()> {
+    mount::mount(None, c"/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None).context("cannot make the rootfs read-only")
+}

@@ -1,0 +1,48 @@
+//! What a root process inside may still do: the capability sets, the user it runs as,
+//! no_new_privs, and the seccomp filter.
+
+use crate::error::{Context, Result};
+use crate::seccomp;
+use crate::spec::Spec;
+use linker::sys::caps::{self, Sets};
+use linker::sys::process::{self, prctl};
+
+const PR_SET_NO_NEW_PRIVS: i32 = 38;
+pub const PR_SET_DUMPABLE: i32 = 4;
+pub const PR_SET_PDEATHSIG: i32 = 1;
+pub const CAP_SYS_CHROOT: u64 = 1 << 18;
+
+/// The launcher must not be ptrace-able or leave /proc/<pid>/ open to the container while it
+/// holds host descriptors; execve of the init resets this.
+pub fn stay_undumpable() -> Result<()> {
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0).map(drop).context("prctl(PR_SET_DUMPABLE)")
+}
+
+/// Drops to the container's capabilities and user. `keep` is the capability set; capabilities
+/// leave the bounding set first (that needs CAP_SETPCAP, which we still hold), then the ids
+/// change, then the remaining sets are written.
+pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
+    let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
+    caps::clear_ambient().context("cannot clear the ambient capabilities")?;
+    process::setgroups(&[]).context("cannot clear supplementary groups")?;
+    if spec.gid != 0 {
+        process::setresgid(spec.gid).context("cannot switch group (setresgid)")?;
+    }
+    if spec.uid != 0 {
+        // Leaving uid 0 clears the permitted and effective sets (no SECBIT_KEEP_CAPS), as a
+        // non-root user in Docker gets no capabilities either.
+        process::setresuid(spec.uid).context("cannot switch user (setresuid)")?;
+    } else {
+        let set = keep & known;
+        caps::set(Sets { effective: set, permitted: set, inheritable: set }).context("cannot set capabilities")?;
+    }
+    if !spec.allow_new_privs {
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).context("cannot set no_new_privs")?;
+    }
+    Ok(())
+}
+
+/// Installs the default seccomp filter unless `--seccomp=unconfined`.
+pub fn confine(spec: &Spec, keep: u64) -> Result<()> {
+    if spec.seccomp { seccomp::install(keep) } else { Ok(()) }
+}

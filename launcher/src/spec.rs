@@ -1,0 +1,313 @@
+//! What the user asked for, validated: the [`Spec`] every later stage reads, and the parsers
+//! for the values of its options. Pure logic, unit-tested on the host.
+
+use core::ffi::CStr;
+use linker::List;
+
+/// A user-requested mount inside the container, in command-line order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mount {
+    /// `--bind SRC:DST[:ro]`: SRC on the host, DST inside the container.
+    Bind { src: &'static [u8], dst: &'static [u8], read_only: bool },
+    /// `--tmpfs DST`.
+    Tmpfs { dst: &'static [u8] },
+}
+
+/// Which program becomes the container's PID 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// knocker's own init, copied from this host file (None: look next to the launcher).
+    Bundled(Option<&'static CStr>),
+    /// `--init PATH`: an init already inside the rootfs.
+    InRootfs(&'static CStr),
+    /// `--no-init`: COMMAND itself is PID 1.
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tty {
+    /// A pseudo-terminal when stdin is a terminal.
+    Auto,
+    /// `-t`: always a pseudo-terminal.
+    Always,
+    /// `-T`: never.
+    Never,
+}
+
+/// Resource limits; `None` means "not limited".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub memory: Option<u64>,
+    pub pids: Option<u64>,
+    /// CPU quota in microseconds per [`CPU_PERIOD_US`].
+    pub cpu_quota_us: Option<u64>,
+}
+
+impl Limits {
+    pub fn any(&self) -> bool {
+        self.memory.is_some() || self.pids.is_some() || self.cpu_quota_us.is_some()
+    }
+}
+
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+pub const MAX_MOUNTS: usize = 32;
+pub const MAX_ENV: usize = 64;
+
+/// The default hostname inside the container.
+pub const DEFAULT_HOSTNAME: &[u8] = b"knocker";
+
+#[derive(Clone, Copy)]
+pub struct Spec {
+    pub rootfs: &'static CStr,
+    /// Index in argv of COMMAND; `None` runs `/bin/sh`.
+    pub command: Option<usize>,
+    pub hostname: &'static [u8],
+    pub verbose: bool,
+    pub host_network: bool,
+    pub read_only: bool,
+    pub mounts: List<Mount, MAX_MOUNTS>,
+    pub env: List<&'static CStr, MAX_ENV>,
+    pub workdir: &'static CStr,
+    pub uid: u32,
+    pub gid: u32,
+    pub init: Init,
+    pub limits: Limits,
+    /// `--name`: the cgroup's name under `knocker/`; default: the launcher's pid.
+    pub name: Option<&'static [u8]>,
+    /// Capabilities the container keeps (bit N = capability N).
+    pub caps: u64,
+    pub allow_new_privs: bool,
+    pub seccomp: bool,
+    pub tty: Tty,
+}
+
+impl Spec {
+    pub fn new(rootfs: &'static CStr) -> Spec {
+        Spec {
+            rootfs,
+            command: None,
+            hostname: DEFAULT_HOSTNAME,
+            verbose: false,
+            host_network: false,
+            read_only: false,
+            mounts: List::new(),
+            env: List::new(),
+            workdir: c"/",
+            uid: 0,
+            gid: 0,
+            init: Init::Bundled(None),
+            limits: Limits::default(),
+            name: None,
+            caps: DEFAULT_CAPS,
+            allow_new_privs: false,
+            seccomp: true,
+            tty: Tty::Auto,
+        }
+    }
+}
+
+fn digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u64))
+}
+
+/// `--memory`: bytes, or a number with K, M or G (powers of 1024). Zero is refused.
+pub fn parse_size(s: &[u8]) -> Option<u64> {
+    let (num, shift) = match s.last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n = digits(num)?;
+    let bytes = n.checked_mul(1u64 << shift)?;
+    // The kernel keeps limits in pages of a signed 64-bit counter: refuse what it would clamp.
+    (bytes > 0 && bytes <= i64::MAX as u64 / 2).then_some(bytes)
+}
+
+/// `--pids`: a positive count.
+pub fn parse_count(s: &[u8]) -> Option<u64> {
+    digits(s).filter(|&n| n > 0 && n <= i32::MAX as u64)
+}
+
+/// `--cpus 1.5` → a quota of 150000 µs per 100000 µs period. The kernel's smallest quota is
+/// 1 ms, so anything below 0.01 CPU is refused.
+pub fn parse_cpus(s: &[u8]) -> Option<u64> {
+    let (whole, frac) = match s.iter().position(|&c| c == b'.') {
+        Some(i) => (&s[..i], &s[i + 1..]),
+        None => (s, &b""[..]),
+    };
+    if frac.len() > 5 || (whole.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let whole = if whole.is_empty() { 0 } else { digits(whole)? };
+    let mut frac_us = if frac.is_empty() { 0 } else { digits(frac)? };
+    for _ in frac.len()..5 {
+        frac_us *= 10;
+    }
+    let quota = whole.checked_mul(CPU_PERIOD_US)?.checked_add(frac_us)?;
+    (1000..=CPU_PERIOD_US * 4096).contains(&quota).then_some(quota)
+}
+
+/// `--user UID[:GID]`, numeric. GID defaults to 0, as Docker does for a uid with no passwd entry.
+pub fn parse_user(s: &[u8]) -> Option<(u32, u32)> {
+    let id = |b: &[u8]| digits(b).filter(|&n| n < u32::MAX as u64).map(|n| n as u32);
+    match s.iter().position(|&c| c == b':') {
+        Some(i) => Some((id(&s[..i])?, id(&s[i + 1..])?)),
+        None => Some((id(s)?, 0)),
+    }
+}
+
+/// `--bind SRC:DST[:ro]` (also `:rw`). SRC is a host path (relative to the launcher's working
+/// directory if not absolute); DST must be absolute: it is a path inside the container.
+pub fn parse_bind(s: &'static [u8]) -> Option<Mount> {
+    let mut parts = s.splitn(3, |&c| c == b':');
+    let src = parts.next().filter(|p| !p.is_empty())?;
+    let dst = parts.next().filter(|p| p.first() == Some(&b'/'))?;
+    let read_only = match parts.next() {
+        None | Some(b"rw") => false,
+        Some(b"ro") => true,
+        Some(_) => return None,
+    };
+    Some(Mount::Bind { src, dst, read_only })
+}
+
+/// A path inside the container for `--tmpfs`/`--workdir`: absolute, no NUL.
+pub fn parse_container_path(s: &'static [u8]) -> Option<&'static [u8]> {
+    (s.first() == Some(&b'/')).then_some(s)
+}
+
+/// `--hostname`: 1 to 64 bytes of letters, digits, '-' and '.'.
+pub fn valid_hostname(s: &[u8]) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+}
+
+/// `--name`: becomes a cgroup directory, so no '/' and not '.' or '..'.
+pub fn valid_name(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s != b"."
+        && s != b".."
+        && s.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+/// `--env KEY=VALUE`.
+pub fn valid_env(s: &[u8]) -> bool {
+    match s.iter().position(|&c| c == b'=') {
+        Some(i) => i > 0,
+        None => false,
+    }
+}
+
+/// Capability names in number order, as in capabilities(7) (without the `CAP_` prefix).
+pub const CAP_NAMES: [&str; 41] = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+pub const ALL_CAPS: u64 = !0;
+
+/// The OCI/Docker default set: CHOWN DAC_OVERRIDE FSETID FOWNER MKNOD NET_RAW SETGID SETUID
+/// SETFCAP SETPCAP NET_BIND_SERVICE SYS_CHROOT KILL AUDIT_WRITE (CapEff 00000000a80425fb).
+pub const DEFAULT_CAPS: u64 = caps(&[0, 1, 4, 3, 27, 13, 6, 7, 31, 8, 10, 18, 5, 29]);
+
+const fn caps(list: &[u32]) -> u64 {
+    let mut set = 0;
+    let mut i = 0;
+    while i < list.len() {
+        set |= 1 << list[i];
+        i += 1;
+    }
+    set
+}
+
+/// `SYS_ADMIN`, `CAP_SYS_ADMIN`, `sys_admin` → its bit; `ALL` → every bit.
+pub fn parse_cap(s: &[u8]) -> Option<u64> {
+    let upper = |c: &u8| c.to_ascii_uppercase();
+    let eq = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().map(upper).eq(b.iter().copied());
+    let bare = if s.len() > 4 && eq(&s[..4], b"CAP_") { &s[4..] } else { s };
+    if eq(bare, b"ALL") {
+        return Some(ALL_CAPS);
+    }
+    CAP_NAMES.iter().position(|n| eq(bare, n.as_bytes())).map(|i| 1u64 << i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size(b"4096"), Some(4096));
+        assert_eq!(parse_size(b"64M"), Some(64 << 20));
+        assert_eq!(parse_size(b"64m"), Some(64 << 20));
+        assert_eq!(parse_size(b"2G"), Some(2 << 30));
+        assert_eq!(parse_size(b"512k"), Some(512 << 10));
+        for bad in [&b""[..], b"0", b"0M", b"M", b"12X", b"1.5G", b"-1", b"99999999999999999999G", b"9000000000G"] {
+            assert_eq!(parse_size(bad), None, "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn cpus() {
+        assert_eq!(parse_cpus(b"0.5"), Some(50_000));
+        assert_eq!(parse_cpus(b"1"), Some(100_000));
+        assert_eq!(parse_cpus(b"1.25"), Some(125_000));
+        assert_eq!(parse_cpus(b".5"), Some(50_000));
+        assert_eq!(parse_cpus(b"0.01"), Some(1_000));
+        for bad in [&b""[..], b".", b"0", b"0.001", b"abc", b"1.2.3", b"1.000001", b"-1"] {
+            assert_eq!(parse_cpus(bad), None, "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn counts_users_binds() {
+        assert_eq!(parse_count(b"16"), Some(16));
+        assert_eq!(parse_count(b"0"), None);
+        assert_eq!(parse_user(b"1000"), Some((1000, 0)));
+        assert_eq!(parse_user(b"1000:100"), Some((1000, 100)));
+        assert_eq!(parse_user(b"x"), None);
+        assert_eq!(parse_user(b"1:"), None);
+        assert_eq!(
+            parse_bind(b"/tmp/a:/data:ro"),
+            Some(Mount::Bind { src: b"/tmp/a", dst: b"/data", read_only: true })
+        );
+        assert_eq!(parse_bind(b"rel:/data"), Some(Mount::Bind { src: b"rel", dst: b"/data", read_only: false }));
+        assert_eq!(parse_bind(b"/a:relative"), None);
+        assert_eq!(parse_bind(b"/a:/b:rx"), None);
+        assert_eq!(parse_bind(b"/a"), None);
+        assert_eq!(parse_bind(b":/b"), None);
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_hostname(b"web-1.local"));
+        assert!(!valid_hostname(b""));
+        assert!(!valid_hostname(b"a b"));
+        assert!(valid_name(b"job_1.x"));
+        assert!(!valid_name(b".."));
+        assert!(!valid_name(b"a/b"));
+        assert!(valid_env(b"A=1"));
+        assert!(valid_env(b"A="));
+        assert!(!valid_env(b"=1"));
+        assert!(!valid_env(b"A"));
+    }
+
+    #[test]
+    fn capabilities() {
+        assert_eq!(DEFAULT_CAPS, 0xa80425fb);
+        assert_eq!(parse_cap(b"SYS_ADMIN"), Some(1 << 21));
+        assert_eq!(parse_cap(b"cap_sys_admin"), Some(1 << 21));
+        assert_eq!(parse_cap(b"CHECKPOINT_RESTORE"), Some(1 << 40));
+        assert_eq!(parse_cap(b"all"), Some(ALL_CAPS));
+        assert_eq!(parse_cap(b"CAP_"), None);
+        assert_eq!(parse_cap(b"NOPE"), None);
+    }
+}

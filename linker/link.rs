@@ -1,0 +1,28 @@
+//! Build script shared by the two programs (`build = "../linker/link.rs"` in their manifests):
+//! the link arguments that make a freestanding, fully static, non-PIE executable.
+//!
+//! `-bins` keeps them off test harnesses and build scripts, which link against the host's libc.
+
+fn main() {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    println!("cargo:rerun-if-changed=../linker/link.rs");
+    if !target.contains("-linux-") {
+        return;
+    }
+    for arg in [
+        // Our own `_start` (linker/src/entry.rs) and no C library at all.
+        "-nostartfiles",
+        "-nostdlib",
+        // Static and position-dependent: with our own `_start` nobody would apply the
+        // R_X86_64_RELATIVE relocations of a static-pie, so it would crash on the first pointer.
+        "-static",
+        "-no-pie",
+        // Page alignment dominates tiny binaries: one segment per permission is enough.
+        "-Wl,-z,noseparate-code",
+        "-Wl,-z,norelro",
+        "-Wl,--build-id=none",
+        "-Wl,--gc-sections",
+    ] {
+        println!("cargo:rustc-link-arg-bins={arg}");
+    }
+}

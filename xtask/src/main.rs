@@ -1,0 +1,51 @@
+//! `cargo xtask <command>`: the project's build, run and test entry points (std is fine here;
+//! nothing in the shipped binaries depends on this crate).
+
+mod build;
+mod install;
+mod rootfs;
+mod run;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [options]
+
+  build                   build launcher and init (static, stripped) into target/knocker/
+  rootfs [DIR] [--debian] make a rootfs (default target/rootfs; busybox, or Debian with --debian)
+  run [-- COMMAND...]     build, make the rootfs if missing, run a container
+  test                    build, make the rootfs, run every test (unit and end to end, as root)
+  install [--prefix DIR]  install DIR/bin/launcher and DIR/libexec/knocker/init (default /usr/local)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cmd {
+        "build" => build::run(rest).map(|_| ()),
+        "rootfs" => rootfs::run(rest),
+        "run" => run::run(rest),
+        "test" => test::run(rest),
+        "install" => install::run(rest),
+        "-h" | "--help" | "help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command '{other}'\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

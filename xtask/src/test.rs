@@ -1,0 +1,25 @@
+//! `cargo xtask test`: build, make the rootfs, then every test: the unit tests of the pure
+//! crates, then the end-to-end tests that run the built static binaries as root.
+
+use crate::util::{cargo, checked, is_root, root};
+use crate::{build, rootfs};
+
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if !is_root() {
+        return Err("the tests run containers and need root: run `cargo xtask test` as root".into());
+    }
+    let built = build::build()?;
+    let rootfs = rootfs::ensure_default()?;
+    eprintln!("xtask: unit tests");
+    checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init"]))?;
+    eprintln!("xtask: end-to-end tests (target/knocker/ binaries, {})", rootfs.display());
+    checked(
+        cargo()
+            .current_dir(root())
+            .args(["test", "--locked", "-p", "knocker-tests"])
+            .args(args)
+            .env("KNOCKER_BIN", &built.dir)
+            .env("KNOCKER_ROOTFS", &rootfs),
+    )
+}
