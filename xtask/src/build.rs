@@ -16,6 +16,18 @@ pub struct Built {
     pub target: &'static str,
 }
 
+/// The tests' static helper (tests/probe), built for the same target into target/knocker/probe.
+pub fn probe(built: &Built) -> Result<PathBuf, String> {
+    let mut cmd = cargo();
+    cmd.current_dir(util::root()).args(["build", "--release", "--target", built.target, "-p", "knocker-probe"]);
+    cmd.env_remove("RUSTFLAGS");
+    checked(&mut cmd)?;
+    let from = target_dir().join(built.target).join("release/probe");
+    let to = built.dir.join("probe");
+    std::fs::copy(&from, &to).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    Ok(to)
+}
+
 impl Built {
     pub fn launcher(&self) -> PathBuf {
         self.dir.join("launcher")

@@ -9,7 +9,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("the tests run containers and need root: run `cargo xtask test` as root".into());
     }
+    // util-linux (unshare) is part of Debian's base; tmux drives the terminal tests.
+    crate::util::ensure_packages(&["tmux"], "the terminal tests")?;
     let built = build::build()?;
+    build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
     eprintln!("xtask: unit tests");
     checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init"]))?;

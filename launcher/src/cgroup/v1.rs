@@ -41,9 +41,12 @@ pub fn create(cg: &mut Cgroup, name: &[u8], limits: &Limits) -> Result<()> {
 
 fn controller_dir(root: &'static core::ffi::CStr, controller: &'static str, name: &[u8]) -> Result<super::Path> {
     if !v1_mounted(root) {
-        return Err(Error::new("cannot apply the limit: no cgroup v1 hierarchy for")
-            .on(controller)
-            .hint("expected one mounted at /sys/fs/cgroup/<controller>"));
+        return Err(Error::new(match controller {
+            "memory" => "cannot apply --memory: no memory controller mounted at",
+            "pids" => "cannot apply --pids: no pids controller mounted at",
+            _ => "cannot apply --cpus: no cpu controller mounted at",
+        })
+        .on(root));
     }
     make_dir(root, name)
 }

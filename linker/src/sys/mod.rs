@@ -27,6 +27,16 @@ macro_rules! call {
 }
 pub(crate) use call;
 
+/// A raw syscall with up to six integer arguments, for the rare call with no wrapper here.
+///
+/// # Safety
+/// The arguments must be what the kernel expects for `nr` (no pointer the call could misuse).
+pub unsafe fn raw_syscall(nr: Sysno, args: &[usize]) -> Result<usize> {
+    let a = |i: usize| args.get(i).copied().unwrap_or(0);
+    // SAFETY: the caller vouches for the arguments.
+    unsafe { syscalls::syscall6(nr, a(0), a(1), a(2), a(3), a(4), a(5)) }
+}
+
 /// An open file descriptor, closed when dropped.
 #[derive(Debug)]
 pub struct Fd(i32);

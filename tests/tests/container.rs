@@ -1,0 +1,250 @@
+//! A real container (issue 4): root switch, /dev and /sys, network, mounts, environment,
+//! cgroup limits, signals and lifetime, and nothing left behind.
+
+use knocker_tests::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn no_path_inside_reaches_the_host() {
+    let _g = shared();
+    let marker = format!("/tmp/knocker-host-marker-{}", std::process::id());
+    std::fs::write(&marker, "host").unwrap();
+    let out = container(&[], &format!("cd /; cd ..; cd ../..; pwd; test -e {marker} && echo VISIBLE; test -e /linuxrc && echo rootfs; cat /etc/passwd"));
+    let _ = std::fs::remove_file(&marker);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("VISIBLE"), "{out:?}");
+    assert!(out.stdout.starts_with("/\nrootfs\n"), "{out:?}");
+    assert_eq!(&out.stdout["/\nrootfs\n".len()..], std::fs::read_to_string(rootfs().join("etc/passwd")).unwrap());
+}
+
+#[test]
+fn sys_is_read_only_and_dev_holds_only_the_standard_nodes() {
+    let _g = shared();
+    let out = container(&[], "grep ' /sys ' /proc/mounts; touch /sys/x 2>&1 && echo WROTE; echo hi > /dev/null && echo null-ok; \
+                              head -c 4 /dev/zero | wc -c; ls -A /dev | tr '\\n' ' '");
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].contains(" ro,"), "{lines:?}");
+    assert!(!out.stdout.contains("WROTE"), "{out:?}");
+    assert!(out.stdout.contains("null-ok\n4\n"), "{out:?}");
+    let mut dev: Vec<&str> = lines.last().unwrap().split_whitespace().collect();
+    dev.sort();
+    assert_eq!(dev, ["fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]);
+}
+
+#[test]
+fn the_container_has_its_own_network_with_only_lo_up() {
+    let _g = shared();
+    let out = container(&[], "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '; ip link show lo");
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("lo"));
+    let rest: Vec<&str> = lines.collect();
+    assert!(rest[0].contains("<LOOPBACK,UP,LOWER_UP>"), "{rest:?}");
+    let host = std::fs::read_to_string("/proc/net/dev").unwrap().lines().count() - 2;
+    assert!(host > 1, "this test needs a host with an interface besides lo");
+    let out = container(&["--net", "host"], "tail -n +3 /proc/net/dev | wc -l");
+    assert_eq!(out.stdout.trim().parse::<usize>().unwrap(), host, "{out:?}");
+}
+
+#[test]
+fn ro_makes_the_root_read_only() {
+    let _g = shared();
+    let out = container(&["--ro"], "touch /probe 2>&1; echo rc=$?");
+    assert!(out.stdout.contains("Read-only file system") && out.stdout.contains("rc=1"), "{out:?}");
+    assert!(!rootfs().join("probe").exists());
+}
+
+#[test]
+fn bind_mounts_read_write_and_read_only() {
+    let _g = shared();
+    let data = Scratch::new("bind");
+    std::fs::write(data.path().join("in"), "from host\n").unwrap();
+    let copy = Scratch::rootfs_copy("bind-root");
+    let spec_rw = format!("{}:/data", data.path().display());
+    let spec_ro = format!("{}:/deep/ro/data:ro", data.path().display());
+    let out = run(launcher(&["--bind", &spec_rw, "--bind", &spec_ro], copy.path()).args([
+        "/bin/sh",
+        "-c",
+        "cat /data/in; echo made > /data/out; touch /deep/ro/data/x 2>&1; cat /deep/ro/data/in",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.lines().next(), Some("from host"));
+    assert!(out.stdout.contains("Read-only file system"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(data.path().join("out")).unwrap(), "made\n");
+    assert!(!data.path().join("x").exists());
+    // Missing mount points were created (only those), and nothing else in the rootfs changed.
+    assert!(copy.path().join("data").is_dir() && copy.path().join("deep/ro/data").is_dir());
+}
+
+#[test]
+fn tmpfs_mounts_an_empty_writable_file_system() {
+    let _g = shared();
+    let out = container(&["--tmpfs", "/mnt"], "grep ' /mnt ' /proc/mounts | cut -d' ' -f3; ls -A /mnt | wc -l; echo x > /mnt/f && cat /mnt/f");
+    assert_eq!(out.stdout, "tmpfs\n0\nx\n", "{out:?}");
+}
+
+#[test]
+fn env_workdir_and_user() {
+    let _g = shared();
+    let out = container(&["--env", "FOO=bar baz", "--env", "HOME=/nowhere", "--workdir", "/tmp", "--user", "1000:1001"],
+        "echo \"$FOO\"; echo $HOME; pwd; id -u; id -g; id -G; echo $HOSTNAME; echo $PATH");
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..6], ["bar baz", "/nowhere", "/tmp", "1000", "1001", "1001"], "{out:?}");
+    assert_eq!(lines[6], "knocker");
+    assert!(lines[7].contains("/usr/bin:/sbin:/bin"), "{lines:?}");
+    let out = container(&["--workdir", "/nonexistent"], "true");
+    assert_eq!(out.code, 125);
+    assert!(out.stderr.contains("--workdir /nonexistent"), "{out:?}");
+}
+
+#[test]
+fn the_container_sees_its_own_cgroup_as_the_root() {
+    let _g = shared();
+    let out = container(&["--memory", "64M"], "cat /proc/self/cgroup");
+    assert_eq!(out.code, 0, "{out:?}");
+    for line in out.stdout.lines() {
+        assert!(line.ends_with(":/"), "{line}");
+    }
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    let _g = shared();
+    // Once the limit is reached the shell cannot fork, so the counting uses builtins only.
+    let script = "(for i in $(seq 40); do sleep 5 & done) 2>/tmp/err; \
+                  n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo $n; \
+                  f=0; while read line; do case $line in *fork*) f=$((f+1));; esac; done < /tmp/err; echo $f";
+    let out = container(&["--pids", "16", "--tmpfs", "/tmp"], script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let mut nums = out.stdout.lines().map(|l| l.trim().parse::<usize>().unwrap());
+    let (processes, failures) = (nums.next().unwrap(), nums.next().unwrap());
+    assert!((12..=16).contains(&processes), "{processes} processes under --pids 16");
+    assert!(failures >= 1, "no fork failed: {out:?}");
+    // The host still forks.
+    assert!(Command::new("true").status().unwrap().success());
+}
+
+#[test]
+fn memory_limit_gets_a_hog_killed_and_reported() {
+    let _g = shared();
+    let out = container(&["--memory", "32M"], "tail /dev/zero");
+    assert_eq!(out.code, 137, "{out:?}");
+    assert_eq!(out.stderr, "launcher: container killed: out of memory (limit 32 MiB)\n");
+    let out = container(&["--memory", "32M"], "head -c 1000000 /dev/zero | wc -c");
+    assert_eq!((out.code, out.stdout.trim()), (0, "1000000"), "{out:?}");
+}
+
+#[test]
+fn cpus_throttle_a_busy_loop() {
+    let _g = shared();
+    let name = format!("cpu-test-{}", std::process::id());
+    let mut child = launcher(&["--cpus", "0.5", "--name", &name], &rootfs())
+        .args(["/bin/sh", "-c", "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stat_files = [format!("/sys/fs/cgroup/cpu/knocker/{name}/cpu.stat"), format!("/sys/fs/cgroup/knocker/{name}/cpu.stat")];
+    let mut throttled = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(2500) {
+        for f in &stat_files {
+            if let Ok(text) = std::fs::read_to_string(f) {
+                for line in text.lines() {
+                    if let Some(n) = line.strip_prefix("nr_throttled ") {
+                        throttled = throttled.max(n.parse::<u64>().unwrap());
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = wait_for(&mut child, Duration::from_secs(10)).expect("the container ends");
+    assert!(status.success());
+    assert!(throttled > 0, "no throttling seen in cpu.stat");
+}
+
+#[test]
+fn limits_that_cannot_be_applied_fail_before_anything_starts() {
+    let _g = shared();
+    let copy = Scratch::rootfs_copy("nocg");
+    // A mount namespace where /sys/fs/cgroup is an empty tmpfs.
+    let script = format!(
+        "mount -t tmpfs none /sys/fs/cgroup && {} --memory 32M {} /bin/sh -c 'touch /started'",
+        bin("launcher").display(),
+        copy.path().display()
+    );
+    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
+    assert_eq!(out.code, 125, "{out:?}");
+    assert!(out.stderr.starts_with("launcher: ") && out.stderr.contains("/sys/fs/cgroup/memory"), "{out:?}");
+    assert!(!copy.path().join("started").exists());
+    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script.replace("--memory 32M ", "")]));
+    assert_eq!(out.code, 0, "without limits the container runs anyway: {out:?}");
+}
+
+#[test]
+fn sigterm_to_the_launcher_ends_the_container_with_143() {
+    let _g = shared();
+    let mut child = launcher(&[], &rootfs()).args(["sleep", "1234"]).stdin(Stdio::null()).spawn().unwrap();
+    assert!(eventually(Duration::from_secs(5), || !processes_with("sleep 1234").is_empty()));
+    let sent = Instant::now();
+    // SAFETY: kill(2) of the launcher we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_for(&mut child, Duration::from_secs(5)).expect("the launcher exits");
+    assert!(sent.elapsed() < Duration::from_secs(1), "took {:?}", sent.elapsed());
+    assert_eq!(std::os::unix::process::ExitStatusExt::into_raw(status) >> 8, 143);
+}
+
+#[test]
+fn sigkill_to_the_launcher_kills_the_container_and_the_next_run_sweeps_its_cgroup() {
+    let _g = exclusive();
+    let mut child = launcher(&["--pids", "100"], &rootfs()).args(["sleep", "1235"]).stdin(Stdio::null()).spawn().unwrap();
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(5), || !processes_with("sleep 1235").is_empty()));
+    // SAFETY: kill(2) of the launcher we started.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let _ = child.wait();
+    assert!(eventually(Duration::from_secs(2), || processes_with("sleep 1235").is_empty()), "the container outlived its launcher");
+    let left = |pid: u32| knocker_cgroups().into_iter().filter(|p| p.ends_with(pid.to_string())).count();
+    assert!(left(pid) > 0, "expected the killed launcher's cgroup to be left over");
+    assert_eq!(container(&["--pids", "100"], "true").code, 0);
+    assert_eq!(left(pid), 0, "the stale cgroup was not swept: {:?}", knocker_cgroups());
+}
+
+#[test]
+fn two_hundred_runs_leave_no_mount_cgroup_or_process_behind() {
+    let _g = exclusive();
+    let mounts = mountinfo();
+    let cgroups = knocker_cgroups();
+    for i in 0..200 {
+        let opts: &[&str] = if i % 2 == 0 { &["--memory", "64M", "--pids", "64"] } else { &[] };
+        let out = run(launcher(opts, &rootfs()).args(["/bin/sh", "-c", "(sleep 30 &); exit 0"]));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    assert_eq!(mountinfo(), mounts);
+    assert_eq!(knocker_cgroups(), cgroups);
+    assert!(processes_with("sleep 30").is_empty());
+    assert!(processes_with(&bin("launcher").display().to_string()).is_empty());
+}
+
+#[test]
+fn init_lookup_init_bin_and_init_in_the_rootfs() {
+    let _g = shared();
+    // A launcher with no init next to it says where it looked.
+    let lone = Scratch::new("lone");
+    std::fs::copy(bin("launcher"), lone.path().join("launcher")).unwrap();
+    let out = run(Command::new(lone.path().join("launcher")).arg(rootfs()).arg("true"));
+    assert_eq!(out.code, 125, "{out:?}");
+    let expected = format!("{0}/init and {0}/../libexec/knocker/init", lone.path().display());
+    assert!(out.stderr.contains(&expected) && out.stderr.contains("--init-bin"), "{out:?}");
+    let out = run(Command::new(lone.path().join("launcher")).arg("--init-bin").arg(bin("init")).arg(rootfs()).args(["sh", "-c", "echo $$"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{out:?}");
+    // An init from inside the rootfs.
+    let copy = Scratch::rootfs_copy("own-init");
+    std::fs::write(copy.path().join("sbin/myinit"), "#!/bin/sh\n[ \"$1\" = -- ] && shift\necho \"myinit is $$\"\nexec \"$@\"\n").unwrap();
+    std::fs::set_permissions(copy.path().join("sbin/myinit"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run(launcher(&["--init", "/sbin/myinit"], copy.path()).args(["sh", "-c", "echo cmd is $$"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "myinit is 1\ncmd is 1\n"), "{out:?}");
+}
