@@ -22,7 +22,7 @@ Container:
       --env KEY=VALUE     set an environment variable (repeatable)
       --workdir DIR       working directory inside (default: /)
       --user UID[:GID]    run as this numeric user and group (default: 0:0)
-  -t, --tty               give the container a terminal even if stdin is not one
+  -t, --tty               give the container a terminal even if stdin/stdout are not ones
   -T, --no-tty            never give the container a terminal
 Init:
       --init PATH         use PATH inside the rootfs as PID 1 instead of knocker's init

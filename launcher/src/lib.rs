@@ -109,6 +109,11 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     let container = Container(pid);
     if spec.verbose {
         say!(2; "launcher: container's PID 1 is host pid ", pid);
+        if placed {
+            say!(2; "launcher: it started inside its cgroup: clone3(CLONE_INTO_CGROUP)");
+        } else if cgroup.is_some() {
+            say!(2; "launcher: moving it into its cgroup by pid before releasing it");
+        }
     }
 
     if let Some(cg) = &cgroup {
@@ -119,7 +124,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         true => parent_end.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
         false => None,
     };
-    let status = supervise::wait(pid, relay.as_mut())?;
+    let status = supervise::wait(pid, &parent_end, relay.as_mut())?;
     container.exited();
     drop(relay);
     drop(init);

@@ -26,7 +26,7 @@ pub enum Init {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tty {
-    /// A pseudo-terminal when stdin is a terminal.
+    /// A pseudo-terminal when stdin and stdout are terminals.
     Auto,
     /// `-t`: always a pseudo-terminal.
     Always,

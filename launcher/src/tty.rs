@@ -12,11 +12,13 @@ use linker::sys::fs::{self, O_NOCTTY, O_RDWR};
 use linker::sys::tty::{self, Termios};
 use linker::Fd;
 
+/// `-t`, `-T`, or by default: when both stdin and stdout are terminals. (With stdout captured
+/// — `out=$(launcher …)`, a pipe — a terminal would turn every newline of the output into CRLF.)
 pub fn wanted(spec: &Spec) -> bool {
     match spec.tty {
         Tty::Always => true,
         Tty::Never => false,
-        Tty::Auto => tty::is_terminal(0),
+        Tty::Auto => tty::is_terminal(0) && tty::is_terminal(1),
     }
 }
 

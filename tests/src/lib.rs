@@ -189,6 +189,46 @@ pub fn processes_with(needle: &str) -> Vec<i32> {
     pids
 }
 
+/// Pids of processes whose argv is exactly `argv` (unlike [`processes_with`], a launcher whose
+/// command line merely contains these words does not count).
+pub fn pids_running(argv: &[&str]) -> Vec<i32> {
+    let want: Vec<u8> = argv.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    let mut pids = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        if std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == want) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// A started process that is killed (SIGKILL) and reaped if the test ends before it does.
+pub struct Running(pub Child);
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        Running(cmd.stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")))
+    }
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) of a process this test started and has not reaped yet.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+    pub fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        wait_for(&mut self.0, limit)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Polls `f` until it is true or `limit` passes.
 pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

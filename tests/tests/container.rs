@@ -2,7 +2,7 @@
 //! cgroup limits, signals and lifetime, and nothing left behind.
 
 use knocker_tests::*;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -141,11 +141,8 @@ fn memory_limit_gets_a_hog_killed_and_reported() {
 fn cpus_throttle_a_busy_loop() {
     let _g = shared();
     let name = format!("cpu-test-{}", std::process::id());
-    let mut child = launcher(&["--cpus", "0.5", "--name", &name], &rootfs())
-        .args(["/bin/sh", "-c", "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Running::spawn(launcher(&["--cpus", "0.5", "--name", &name], &rootfs())
+        .args(["/bin/sh", "-c", "end=$(($(date +%s)+3)); while [ $(date +%s) -lt $end ]; do :; done"]));
     let stat_files = [format!("/sys/fs/cgroup/cpu/knocker/{name}/cpu.stat"), format!("/sys/fs/cgroup/knocker/{name}/cpu.stat")];
     let mut throttled = 0;
     let start = Instant::now();
@@ -161,7 +158,7 @@ fn cpus_throttle_a_busy_loop() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = wait_for(&mut child, Duration::from_secs(10)).expect("the container ends");
+    let status = child.wait(Duration::from_secs(10)).expect("the container ends");
     assert!(status.success());
     assert!(throttled > 0, "no throttling seen in cpu.stat");
 }
@@ -187,26 +184,42 @@ fn limits_that_cannot_be_applied_fail_before_anything_starts() {
 #[test]
 fn sigterm_to_the_launcher_ends_the_container_with_143() {
     let _g = shared();
-    let mut child = launcher(&[], &rootfs()).args(["sleep", "1234"]).stdin(Stdio::null()).spawn().unwrap();
-    assert!(eventually(Duration::from_secs(5), || !processes_with("sleep 1234").is_empty()));
+    let mut launcher = Running::spawn(launcher(&[], &rootfs()).args(["sleep", "1234"]));
+    assert!(eventually(Duration::from_secs(5), || !pids_running(&["sleep", "1234"]).is_empty()));
     let sent = Instant::now();
-    // SAFETY: kill(2) of the launcher we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = wait_for(&mut child, Duration::from_secs(5)).expect("the launcher exits");
+    launcher.signal(libc::SIGTERM);
+    let status = launcher.wait(Duration::from_secs(5)).expect("the launcher exits");
     assert!(sent.elapsed() < Duration::from_secs(1), "took {:?}", sent.elapsed());
-    assert_eq!(std::os::unix::process::ExitStatusExt::into_raw(status) >> 8, 143);
+    assert_eq!(status.code(), Some(143));
+}
+
+#[test]
+fn sigterm_at_any_moment_of_start_up_still_ends_everything() {
+    let _g = shared();
+    // A signal that arrives while the container is being set up must not be lost: the first
+    // process of a PID namespace drops signals it has no handler for.
+    for i in 0..30u64 {
+        let mut launcher = Running::spawn(launcher(&[], &rootfs()).args(["sleep", "1238"]));
+        std::thread::sleep(Duration::from_micros(i * 150));
+        launcher.signal(libc::SIGTERM);
+        let status = launcher.wait(Duration::from_secs(5));
+        assert!(status.is_some(), "SIGTERM after {} µs was lost: the container runs on", i * 150);
+        use std::os::unix::process::ExitStatusExt;
+        let status = status.unwrap();
+        assert!(status.code() == Some(143) || status.signal() == Some(libc::SIGTERM), "{status:?}");
+    }
+    assert!(eventually(Duration::from_secs(2), || pids_running(&["sleep", "1238"]).is_empty()));
 }
 
 #[test]
 fn sigkill_to_the_launcher_kills_the_container_and_the_next_run_sweeps_its_cgroup() {
     let _g = exclusive();
-    let mut child = launcher(&["--pids", "100"], &rootfs()).args(["sleep", "1235"]).stdin(Stdio::null()).spawn().unwrap();
-    let pid = child.id();
-    assert!(eventually(Duration::from_secs(5), || !processes_with("sleep 1235").is_empty()));
-    // SAFETY: kill(2) of the launcher we started.
-    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-    let _ = child.wait();
-    assert!(eventually(Duration::from_secs(2), || processes_with("sleep 1235").is_empty()), "the container outlived its launcher");
+    let mut launcher = Running::spawn(launcher(&["--pids", "100"], &rootfs()).args(["sleep", "1235"]));
+    let pid = launcher.pid() as u32;
+    assert!(eventually(Duration::from_secs(5), || !pids_running(&["sleep", "1235"]).is_empty()));
+    launcher.signal(libc::SIGKILL);
+    let _ = launcher.wait(Duration::from_secs(5));
+    assert!(eventually(Duration::from_secs(2), || pids_running(&["sleep", "1235"]).is_empty()), "the container outlived its launcher");
     let left = |pid: u32| knocker_cgroups().into_iter().filter(|p| p.ends_with(pid.to_string())).count();
     assert!(left(pid) > 0, "expected the killed launcher's cgroup to be left over");
     assert_eq!(container(&["--pids", "100"], "true").code, 0);

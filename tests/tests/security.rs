@@ -178,19 +178,17 @@ fn the_launcher_is_not_dumpable_while_it_runs() {
     let _g = shared();
     // A non-dumpable process's /proc files belong to root:root and ptrace is refused; the
     // simplest visible sign from outside: /proc/<pid>/environ cannot be read by another uid.
-    let mut child = launcher(&[], &rootfs()).args(["sleep", "1236"]).stdin(std::process::Stdio::null()).spawn().unwrap();
-    assert!(eventually(std::time::Duration::from_secs(5), || !processes_with("sleep 1236").is_empty()));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let child = Running::spawn(launcher(&[], &rootfs()).args(["sleep", "1236"]));
+    assert!(eventually(std::time::Duration::from_secs(5), || !pids_running(&["sleep", "1236"]).is_empty()));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.pid())).unwrap();
     let mut cmd = Command::new("cat");
-    cmd.arg(format!("/proc/{}/environ", child.id()));
+    cmd.arg(format!("/proc/{}/environ", child.pid()));
     // SAFETY: setuid in the forked child before exec.
     unsafe {
         cmd.pre_exec(|| if libc::setuid(65534) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
     }
     let out = run(&mut cmd);
-    // SAFETY: kill(2) of the launcher we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+    drop(child);
     assert!(status.contains("Uid:\t0"), "{status}");
     assert_ne!(out.code, 0, "another user could read the launcher's environment");
 }

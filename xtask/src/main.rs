@@ -2,11 +2,15 @@
 //! nothing in the shipped binaries depends on this crate).
 
 mod build;
+mod cpio;
+mod image;
 mod install;
 mod rootfs;
 mod run;
 mod test;
 mod util;
+mod vm;
+mod vmtest;
 
 use std::process::ExitCode;
 
@@ -18,6 +22,9 @@ Usage: cargo xtask <command> [options]
   run [-- COMMAND...]     build, make the rootfs if missing, run a container
   test                    build, make the rootfs, run every test (unit and end to end, as root)
   install [--prefix DIR]  install DIR/bin/launcher and DIR/libexec/knocker/init (default /usr/local)
+  image [OUT]             the embedded image: a gzip'd cpio initramfs with knocker's init as /init
+  vm [-- COMMAND...]      boot that image under qemu, running COMMAND as the box's job
+  vm-test                 boot it with the guest tests (cgroup v2, the init as the real PID 1)
 ";
 
 fn main() -> ExitCode {
@@ -35,6 +42,9 @@ fn main() -> ExitCode {
         "run" => run::run(rest),
         "test" => test::run(rest),
         "install" => install::run(rest),
+        "image" => image::run(rest),
+        "vm" => vm::run(rest),
+        "vm-test" => vmtest::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

@@ -15,14 +15,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
     eprintln!("xtask: unit tests");
-    checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init"]))?;
+    checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init", "-p", "xtask"]))?;
     eprintln!("xtask: end-to-end tests (target/knocker/ binaries, {})", rootfs.display());
-    checked(
+    let host = checked(
         cargo()
             .current_dir(root())
             .args(["test", "--locked", "-p", "knocker-tests"])
             .args(args)
             .env("KNOCKER_BIN", &built.dir)
             .env("KNOCKER_ROOTFS", &rootfs),
-    )
+    );
+    // cgroup v2 and the init as a kernel-booted PID 1 need a kernel of our own.
+    eprintln!("xtask: tests in the virtual box (cargo xtask vm-test)");
+    let vm = crate::vmtest::run(&[]);
+    host.and(vm)
 }

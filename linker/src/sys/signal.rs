@@ -32,6 +32,9 @@ impl SigSet {
     pub const fn without(self, other: SigSet) -> SigSet {
         SigSet(self.0 & !other.0)
     }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
     pub const fn contains(self, sig: i32) -> bool {
         sig >= 1 && sig <= 64 && self.0 & (1 << (sig - 1)) != 0
     }

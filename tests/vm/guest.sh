@@ -1,0 +1,93 @@
+#!/bin/sh
+# knocker's tests inside the virtual box (cargo xtask vm-test): cgroup v2 with every controller,
+# a kernel-booted knocker init as PID 1, and containers started from the initramfs.
+#
+# Each test prints one line the host harness parses:
+#   KNOCKER-TEST PASS <name>
+#   KNOCKER-TEST FAIL <name>: <what was seen>
+# and the run ends with "KNOCKER-TEST END <passed> <failed>". Then this job exits and the box's
+# init powers off.
+
+R=/var/lib/knocker/rootfs
+PASSED=0
+FAILED=0
+pass() { echo "KNOCKER-TEST PASS $1"; PASSED=$((PASSED + 1)); }
+fail() { echo "KNOCKER-TEST FAIL $1: $2" | tr '\n' ' '; echo; FAILED=$((FAILED + 1)); }
+# expect NAME EXPECTED ACTUAL
+expect() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected [$2] got [$3]"; fi; }
+# contains NAME NEEDLE HAYSTACK
+contains() { case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "no [$2] in [$3]" ;; esac; }
+no_cgroups_left() { ls /sys/fs/cgroup/knocker 2>/dev/null | grep -v '^cgroup\.\|^cpu\|^io\.\|^memory\.\|^pids\.\|^hugetlb\|^misc\|^rdma' ; }
+
+# --- the box: knocker's init as the kernel's PID 1 -------------------------------------------
+expect init_is_pid_1 /init "$(readlink /proc/1/exe)"
+for m in "proc /proc" "sysfs /sys" "devtmpfs /dev" "devpts /dev/pts" "tmpfs /dev/shm" "tmpfs /run"; do
+    set -- $m
+    if grep -q "^[^ ]* $2 $1 " /proc/mounts; then pass "system_mounts_$1_$(echo $2 | tr / _)"; else fail "system_mounts_$1$2" "$(cat /proc/mounts)"; fi
+done
+expect hostname_from_etc_hostname knocker-box "$(hostname)"
+i=0; while [ $i -lt 200 ]; do (true &); i=$((i + 1)); done; sleep 1
+expect zombies_reaped_by_the_box_init 0 "$(grep -l '^State:.*Z' /proc/[0-9]*/status 2>/dev/null | wc -l)"
+
+# --- cgroup v2 ---------------------------------------------------------------------------------
+expect cgroup2_mounted cgroup2 "$(grep ' /sys/fs/cgroup ' /proc/mounts | cut -d' ' -f3)"
+for c in cpu io memory pids; do contains "cgroup2_controller_$c" " $c " " $(cat /sys/fs/cgroup/cgroup.controllers) "; done
+
+out=$(launcher -v --memory 64M --pids 32 --name first "$R" cat /proc/self/cgroup 2>/tmp/err)
+expect container_sees_its_cgroup_as_root "0::/" "$out"
+contains started_with_clone3_into_cgroup "clone3(CLONE_INTO_CGROUP)" "$(cat /tmp/err)"
+
+# While a container sleeps, its PID 1 is listed in the group's cgroup.procs.
+launcher --memory 64M --name watch "$R" sleep 3 &
+sleep 1.5
+procs=$(cat /sys/fs/cgroup/knocker/watch/cgroup.procs 2>/dev/null | wc -l)
+limit=$(cat /sys/fs/cgroup/knocker/watch/memory.max 2>/dev/null)
+wait
+if [ "$procs" -ge 2 ]; then pass container_in_its_cgroup; else fail container_in_its_cgroup "cgroup.procs lists $procs"; fi
+expect memory_max_written 67108864 "$limit"
+
+out=$(launcher --memory 32M "$R" tail /dev/zero 2>&1); rc=$?
+expect oom_exit_137 137 "$rc"
+contains oom_reported "container killed: out of memory (limit 32 MiB)" "$out"
+
+out=$(launcher --pids 16 --tmpfs /tmp "$R" sh -c '(for i in $(seq 40); do sleep 5 & done) 2>/dev/null; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo $n')
+if [ "$out" -ge 10 ] && [ "$out" -le 16 ]; then pass pids_limit_contains_a_fork_loop; else fail pids_limit_contains_a_fork_loop "$out processes"; fi
+
+launcher --cpus 0.2 --name busy "$R" sh -c 'while :; do :; done' 2>/tmp/cpu-err &
+sleep 2
+throttled=$(grep nr_throttled /sys/fs/cgroup/knocker/busy/cpu.stat 2>/dev/null | cut -d' ' -f2)
+kill -TERM $!
+wait
+if [ "${throttled:-0}" -gt 0 ]; then pass cpus_throttling_in_cpu_stat; else fail cpus_throttling_in_cpu_stat "nr_throttled=$throttled $(cat /tmp/cpu-err) $(ls /sys/fs/cgroup/knocker)"; fi
+
+# A launcher killed with SIGKILL takes its container with it; the next run removes its cgroup.
+launcher --memory 64M "$R" sleep 1237 &
+lpid=$!
+sleep 1.5
+kill -KILL $lpid; wait $lpid 2>/dev/null
+sleep 0.5
+expect sigkill_kills_the_container 0 "$(grep -l '[s]leep 1237' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"
+launcher --memory 64M "$R" true
+expect stale_cgroup_swept "" "$(ls -d /sys/fs/cgroup/knocker/$lpid 2>/dev/null)"
+expect no_cgroup_left_behind "" "$(no_cgroups_left)"
+
+# --- containers as on the host ----------------------------------------------------------------
+expect exit_code 3 "$(launcher "$R" sh -c 'exit 3'; echo $?)"
+expect init_is_the_containers_pid_1 "2" "$(launcher "$R" sh -c 'echo $$')"
+expect no_init_command_is_pid_1 "1" "$(launcher --no-init "$R" sh -c 'echo $$')"
+expect only_lo "lo" "$(launcher "$R" sh -c "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")"
+# The OCI default set minus CAP_SYS_CHROOT: the box's root is the initramfs (see below).
+expect capabilities "00000000a80025fb" "$(launcher "$R" sh -c "grep CapEff /proc/self/status | cut -f2")"
+expect kcore_masked 0 "$(launcher "$R" sh -c 'cat /proc/kcore 2>/dev/null | wc -c')"
+contains sysrq_trigger_read_only "Read-only" "$(launcher "$R" sh -c '{ echo h > /proc/sysrq-trigger; } 2>&1')"
+contains mount_refused "denied" "$(launcher "$R" sh -c 'mount -t tmpfs x /mnt 2>&1')"
+expect missing_command_127 127 "$(launcher "$R" /nonexistent 2>/dev/null; echo $?)"
+
+# The box's root is the initramfs, where pivot_root is impossible: the fallback is used, said
+# under -v, and the chroot escape it would allow is closed (no CAP_SYS_CHROOT).
+contains initramfs_fallback_said "MS_MOVE + chroot" "$(launcher -v "$R" true 2>&1)"
+touch /knocker-box-only
+contains chroot_escape_closed_in_fallback "refused EPERM" "$(launcher "$R" /probe escape /knocker-box-only)"
+expect no_mounts_left "$(wc -l < /proc/self/mountinfo)" "$(launcher "$R" true; wc -l < /proc/self/mountinfo)"
+
+echo "KNOCKER-TEST END $PASSED $FAILED"

@@ -1,0 +1,158 @@
+//! The virtual box: `cargo xtask vm [-- COMMAND...]` boots the embedded image under qemu (TCG;
+//! /dev/kvm exists here but hangs) with Debian's cloud kernel, and `cargo xtask vm-test` boots
+//! it with the guest tests as the box's job and reports pass/fail per test.
+//!
+//! The kernel is the one package `apt-cache depends linux-image-cloud-amd64` names, fetched with
+//! `apt-get download` and unpacked into target/vm once; qemu comes from Debian's qemu-system-x86.
+
+use crate::build::{self, Built};
+use crate::image;
+use crate::util::{checked, ensure_packages, output, target_dir};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const APPEND: &str = "console=ttyS0 panic=-1 quiet";
+
+/// target/vm/vmlinuz, fetched and unpacked on first use.
+pub fn kernel() -> Result<PathBuf, String> {
+    let dir = target_dir().join("vm");
+    let vmlinuz = dir.join("vmlinuz");
+    if vmlinuz.exists() {
+        return Ok(vmlinuz);
+    }
+    let depends = output(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
+    let package = depends
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Depends: "))
+        .map(str::trim)
+        .ok_or("apt-cache names no kernel package for linux-image-cloud-amd64 (apt-get update?)")?
+        .to_string();
+    let dl = dir.join("download");
+    std::fs::create_dir_all(&dl).map_err(|e| format!("cannot create {}: {e}", dl.display()))?;
+    eprintln!("xtask: fetching the kernel: apt-get download {package}");
+    checked(Command::new("apt-get").args(["download", &package]).current_dir(&dl))?;
+    let deb = std::fs::read_dir(&dl)
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .ok_or("apt-get download left no .deb")?;
+    let unpacked = dir.join("unpacked");
+    checked(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;
+    let boot = std::fs::read_dir(unpacked.join("boot")).map_err(|e| e.to_string())?;
+    let image = boot
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
+        .ok_or("the kernel package holds no /boot/vmlinuz-*")?;
+    std::fs::copy(&image, &vmlinuz).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_dir_all(&dl);
+    let _ = std::fs::remove_dir_all(&unpacked);
+    Ok(vmlinuz)
+}
+
+pub fn qemu(initrd: &PathBuf, may_reboot: bool) -> Result<Command, String> {
+    ensure_packages(&["qemu-system-x86"], "the virtual box")?;
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-accel", "tcg", "-m", "512", "-nographic"])
+        .arg("-kernel")
+        .arg(kernel()?)
+        .arg("-initrd")
+        .arg(initrd)
+        .args(["-append", APPEND]);
+    if !may_reboot {
+        cmd.arg("-no-reboot");
+    }
+    Ok(cmd)
+}
+
+/// A job for /etc/job: COMMAND's words, quoted for sh.
+fn job(words: &[String]) -> Vec<u8> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{}'", w.replace('\'', "'\\''"))).collect();
+    format!("#!/bin/sh\nexec {}\n", quoted.join(" ")).into_bytes()
+}
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let command: Vec<String> = match args.split_first() {
+        Some((dd, rest)) if dd == "--" => rest.to_vec(),
+        Some((other, _)) => return Err(format!("vm: expected -- before the command, got '{other}'")),
+        None => Vec::new(),
+    };
+    let built = build::build()?;
+    let extra = if command.is_empty() { vec![] } else { vec![("etc/job".to_string(), 0o755, job(&command))] };
+    let path = target_dir().join("vm/run.cpio.gz");
+    image::write(&path, &image::image(&built, &extra)?)?;
+    eprintln!("xtask: booting the box (qemu TCG; Ctrl-A X quits qemu)");
+    let status = qemu(&path, false)?.status().map_err(|e| format!("cannot run qemu: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("qemu ended with {status}")) }
+}
+
+/// One boot: the console lines, whether qemu exited on its own (and how), and the time taken.
+pub struct Boot {
+    pub log: Vec<String>,
+    pub exit: Option<std::process::ExitStatus>,
+    pub took: Duration,
+}
+
+impl Boot {
+    pub fn has(&self, text: &str) -> bool {
+        self.log.iter().any(|l| l.contains(text))
+    }
+    pub fn count(&self, text: &str) -> usize {
+        self.log.iter().filter(|l| l.contains(text)).count()
+    }
+    pub fn show(&self) -> String {
+        self.log.join("\n")
+    }
+}
+
+/// Boots `initrd`; stops the guest after `limit`, or as soon as `enough` says the log has
+/// what the caller waits for.
+pub fn boot(initrd: &PathBuf, may_reboot: bool, limit: Duration, enough: impl Fn(&[String]) -> bool) -> Result<Boot, String> {
+    let start = Instant::now();
+    let mut child = qemu(initrd, may_reboot)?
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run qemu: {e}"))?;
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+            let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
+            if tx.send(text).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let exit = loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => log.push(line),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break child.wait().ok(),
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                log.push(line);
+            }
+            break Some(status);
+        }
+        if enough(&log) || start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+    };
+    Ok(Boot { log, exit, took: start.elapsed() })
+}
+
+pub fn built_for_tests() -> Result<Built, String> {
+    let built = build::build()?;
+    build::probe(&built)?;
+    Ok(built)
+}
