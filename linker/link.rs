@@ -6,6 +6,14 @@
 fn main() {
     let target = std::env::var("TARGET").unwrap_or_default();
     println!("cargo:rerun-if-changed=../linker/link.rs");
+    println!("cargo:rerun-if-changed=../linker/no-unwind.ld");
+    // The package using this script sits somewhere below the workspace root; so does linker/.
+    let manifest = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let script = manifest
+        .ancestors()
+        .map(|dir| dir.join("linker/no-unwind.ld"))
+        .find(|p| p.exists())
+        .expect("linker/no-unwind.ld in an ancestor of the package");
     if !target.contains("-linux-") {
         return;
     }
@@ -25,4 +33,5 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
 }

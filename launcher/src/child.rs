@@ -17,6 +17,7 @@ use linker::sys::mount::{self, MS_PRIVATE, MS_REC};
 use linker::sys::ns::{self, CLONE_NEWCGROUP};
 use linker::sys::process::{self, prctl};
 use linker::sys::signal::{self, SIGKILL, SIG_SETMASK, SigSet};
+use linker::sys::Errno;
 use linker::{Args, Env, Text};
 
 /// Everything the child needs, borrowed from the launcher's frame (the child has its own copy).
@@ -47,12 +48,10 @@ pub fn run(ctx: &mut Plan) -> i32 {
 fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     let spec = ctx.spec;
     let _ = fs::close(ctx.parent_end);
-    // If the launcher dies — even by SIGKILL — so does the container. Armed before waiting, and
-    // the wait itself is the race check: a launcher that died first shows up as end-of-stream.
+    // If the launcher dies — even by SIGKILL — so does the container. Armed first; the wait
+    // for the go-ahead below is the race check (a launcher that died before this shows up as
+    // end-of-stream there).
     prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
-    ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
-    // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
-    ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
     process::setsid().context("setsid")?;
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
@@ -75,6 +74,13 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if ctx.terminal {
         tty::attach_in_container(&ctx.sync)?;
     }
+
+    // Meanwhile the launcher has been moving this process into its cgroups (cgroup v1, where a
+    // move waits for an RCU grace period: milliseconds, now overlapped with the setup above).
+    // Nothing of the container's own runs before the go-ahead.
+    ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+    // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
+    ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
@@ -162,7 +168,18 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     fs::close_range(3, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
     let errno = match (spec.init, ctx.init) {
-        (Init::Bundled(_), Some(memfd)) => process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH),
+        (Init::Bundled(_), Some(memfd)) => match process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH) {
+            // No execveat (kernels before 3.19, valgrind): exec the memfd by its /proc path.
+            Errno::ENOSYS | Errno::ENOENT => {
+                let mut path = Text::<32>::new();
+                path.push("/proc/self/fd/").push(memfd);
+                match path.as_cstr() {
+                    Ok(p) => process::execve(p, argv, envp),
+                    Err(e) => e,
+                }
+            }
+            other => other,
+        },
         (Init::InRootfs(init), _) => process::execve(init, argv, envp),
         _ => exec::execvp(program, argv, envp, path),
     };

@@ -116,10 +116,18 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         }
     }
 
+    // A child that failed during its setup has already said why and exited: then the move
+    // (ESRCH) and the go-ahead (EPIPE) find nobody, and its exit status is all that is left.
     if let Some(cg) = &cgroup {
-        cg.attach(pid, placed)?;
+        match cg.attach(pid, placed) {
+            Err(e) if e.errno() != Some(Errno::ESRCH) => return Err(e),
+            _ => {}
+        }
     }
-    parent_end.release().context("cannot release the container")?;
+    match parent_end.release() {
+        Ok(()) | Err(Errno::EPIPE) => {}
+        Err(e) => return Err(Error::sys("cannot release the container", e)),
+    }
     let mut relay = match terminal {
         true => parent_end.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
         false => None,

@@ -32,13 +32,39 @@ pub fn mount_on(source: Option<&CStr>, target: &Fd, fstype: Option<&CStr>, flags
 /// Opens a container path (`/proc`) below `root` with no symlink anywhere on the way: for the
 /// mount points knocker itself uses.
 pub fn open_strict(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
-    fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+    match fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) {
+        Err(Errno::ENOSYS) => walk(root, path.to_bytes()),
+        other => other,
+    }
 }
 
 /// Opens a container path below `root`, resolving symlinks as if `root` were `/` (they cannot
 /// lead out): for the user's mount points, which may sit behind /bin → usr/bin and the like.
+/// Without openat2 (kernels before 5.6) symlinks are refused instead.
 pub fn open_in_root(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
-    fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+    match fs::openat2(root.raw(), path, O_PATH, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS) {
+        Err(Errno::ENOSYS) => walk(root, path.to_bytes()),
+        other => other,
+    }
+}
+
+/// The `O_NOFOLLOW` walk for kernels without openat2: one component at a time, each opened
+/// without following it and refused if it is a symlink; `..` is refused outright.
+fn walk(root: &Fd, path: &[u8]) -> core::result::Result<Fd, Errno> {
+    let mut here = fs::openat(root.raw(), c".", O_PATH, 0)?;
+    for part in path.split(|&c| c == b'/').filter(|p| !p.is_empty() && *p != b".") {
+        if part == b".." {
+            return Err(Errno::EXDEV);
+        }
+        let mut name = Text::<256>::new();
+        name.bytes(part);
+        let next = fs::openat(here.raw(), name.as_cstr()?, O_PATH | O_NOFOLLOW, 0)?;
+        if fs::fstat(next.raw())?.kind() == fs::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+        here = next;
+    }
+    Ok(here)
 }
 
 /// A directory knocker mounts on (`/proc`, `/dev`, `/sys`): must be a real directory.
@@ -124,7 +150,12 @@ fn target(root: &Fd, dst: &[u8], dir: bool) -> Result<Fd> {
         name.bytes(part);
         let name = name.as_cstr().context("path component too long")?;
         let at = here.as_ref().unwrap_or(root).raw();
-        let step = |flags| fs::openat2(at, name, O_PATH | flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+        let step = |flags| match fs::openat2(at, name, O_PATH | flags, 0, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) {
+            Err(Errno::ENOSYS) => fs::openat(at, name, O_PATH | O_NOFOLLOW | flags, 0).and_then(|fd| {
+                if fs::fstat(fd.raw())?.kind() == fs::S_IFLNK { Err(Errno::ELOOP) } else { Ok(fd) }
+            }),
+            other => other,
+        };
         let want_dir = !last || dir;
         let next = match step(if want_dir { O_DIRECTORY } else { 0 }) {
             Err(Errno::ENOENT) if want_dir => {

@@ -13,6 +13,12 @@ pub enum Mount {
     Tmpfs { dst: &'static [u8] },
 }
 
+impl Default for Mount {
+    fn default() -> Self {
+        Mount::Tmpfs { dst: b"/" }
+    }
+}
+
 /// Which program becomes the container's PID 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {

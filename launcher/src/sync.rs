@@ -1,8 +1,8 @@
 //! The channel between the launcher and the container's first process: a SOCK_SEQPACKET pair.
 //!
-//! - parent → child: one byte once the child is in its cgroups: "go on". Until then the child
-//!   blocks, so limits hold before COMMAND's first instruction even where the child must be
-//!   moved by pid (cgroup v1).
+//! - parent → child: one byte once the child is in its cgroups: "go on". The child prepares the
+//!   container meanwhile but blocks before dropping privileges and exec, so limits hold before
+//!   COMMAND's first instruction even where the child must be moved by pid (cgroup v1).
 //! - child → parent: the container terminal's master side (SCM_RIGHTS), when there is one.
 //!
 //! End of stream tells each side the other is gone: the child's end is close-on-exec, so the

@@ -14,6 +14,7 @@
 
 pub mod clone;
 pub mod entry;
+pub mod errno;
 pub mod exec;
 pub mod list;
 pub mod mem;

@@ -2,20 +2,20 @@
 //! and the bound is part of the type, so "too many" is an error the caller reports.
 
 #[derive(Clone, Copy)]
-pub struct List<T: Copy, const N: usize> {
-    items: [Option<T>; N],
+pub struct List<T: Copy + Default, const N: usize> {
+    items: [T; N],
     len: usize,
 }
 
-impl<T: Copy, const N: usize> Default for List<T, N> {
+impl<T: Copy + Default, const N: usize> Default for List<T, N> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Copy, const N: usize> List<T, N> {
-    pub const fn new() -> Self {
-        List { items: [None; N], len: 0 }
+impl<T: Copy + Default, const N: usize> List<T, N> {
+    pub fn new() -> Self {
+        List { items: [T::default(); N], len: 0 }
     }
 
     /// Appends `item`; `Err(item)` when full.
@@ -23,7 +23,7 @@ impl<T: Copy, const N: usize> List<T, N> {
         if self.len == N {
             return Err(item);
         }
-        self.items[self.len] = Some(item);
+        self.items[self.len] = item;
         self.len += 1;
         Ok(())
     }
@@ -37,11 +37,15 @@ impl<T: Copy, const N: usize> List<T, N> {
     }
 
     pub fn get(&self, i: usize) -> Option<T> {
-        self.items.get(i).copied().flatten()
+        self.as_slice().get(i).copied()
+    }
+
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[..self.len]
     }
 
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        self.items[..self.len].iter().filter_map(|x| *x)
+        self.as_slice().iter().copied()
     }
 
     pub const CAPACITY: usize = N;

@@ -220,16 +220,6 @@ impl Show for Hex {
     }
 }
 
-/// `ENOENT (No such file or directory)`, or `errno 4095` for a number the table lacks.
-impl Show for Errno {
-    fn show(&self, t: &mut TextBuf) {
-        match self.name_and_description() {
-            Some((name, what)) => t.push(name).push(" (").push(what).push(")"),
-            None => t.push("errno ").push(self.into_raw()),
-        };
-    }
-}
-
 /// One line on a file descriptor, built without `core::fmt`:
 /// `say!(2; "launcher: ", path, ": ", errno)`. The parts are anything that is [`Show`].
 #[macro_export]

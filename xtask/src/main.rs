@@ -1,12 +1,14 @@
 //! `cargo xtask <command>`: the project's build, run and test entry points (std is fine here;
 //! nothing in the shipped binaries depends on this crate).
 
+mod bench;
 mod build;
 mod cpio;
 mod image;
 mod install;
 mod rootfs;
 mod run;
+mod svg;
 mod test;
 mod util;
 mod vm;
@@ -25,6 +27,7 @@ Usage: cargo xtask <command> [options]
   image [OUT]             the embedded image: a gzip'd cpio initramfs with knocker's init as /init
   vm [-- COMMAND...]      boot that image under qemu, running COMMAND as the box's job
   vm-test                 boot it with the guest tests (cgroup v2, the init as the real PID 1)
+  bench [--quick]         knocker against runc, bwrap, unshare, tini, dumb-init, catatonit
 ";
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         "image" => image::run(rest),
         "vm" => vm::run(rest),
         "vm-test" => vmtest::run(rest),
+        "bench" => bench::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())

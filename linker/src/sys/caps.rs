@@ -63,15 +63,25 @@ pub fn exists(cap: u32) -> bool {
     prctl(PR_CAPBSET_READ, cap as usize, 0, 0, 0).is_ok()
 }
 
+/// The highest capability this kernel knows: /proc/sys/kernel/cap_last_cap, or found by asking
+/// the bounding set about each in turn when /proc cannot tell.
+pub fn last() -> u32 {
+    let mut buf = [0u8; 8];
+    if let Ok(n) = super::fs::read_file(c"/proc/sys/kernel/cap_last_cap", &mut buf) {
+        let digits = buf[..n].trim_ascii();
+        if !digits.is_empty() && digits.len() <= 2 && digits.iter().all(u8::is_ascii_digit) {
+            return digits.iter().fold(0, |n, &d| n * 10 + (d - b'0') as u32);
+        }
+    }
+    (0..64).take_while(|&c| exists(c)).last().unwrap_or(0)
+}
+
 /// Removes every capability not in `keep` from the bounding set. Returns the set of
 /// capabilities this kernel knows.
 pub fn limit_bounding(keep: u64) -> Result<u64> {
-    let mut known = 0u64;
-    for cap in 0..64u32 {
-        if !exists(cap) {
-            break;
-        }
-        known |= 1 << cap;
+    let last = last().min(63);
+    let known = if last == 63 { !0 } else { (1u64 << (last + 1)) - 1 };
+    for cap in 0..=last {
         if keep & (1 << cap) == 0 {
             match prctl(PR_CAPBSET_DROP, cap as usize, 0, 0, 0) {
                 Ok(_) | Err(Errno::EINVAL) => {}

@@ -7,10 +7,16 @@
 //!   `refused ERRNO`.
 //! - `euid`: the effective uid (for setuid tests).
 //! - `keyctl`: a syscall no capability guards but the default seccomp filter refuses.
+//!
+//! For `cargo xtask bench` (the init's work, run as its child):
+//! - `orphans N`: a child forks N processes that exit at once, then exits itself, so N zombies
+//!   land on the init in one burst; prints the microseconds until /proc shows none left.
+//! - `signals N`: writes `r`, then for each SIGUSR1 received writes one byte, N times.
 #![no_std]
 #![no_main]
 
-use linker::sys::{fs, process, tty, Errno};
+use linker::sys::signal::{self, SIG_BLOCK, SIGUSR1, SigSet};
+use linker::sys::{fs, process, time, tty, Errno};
 use linker::{Args, Env, say};
 
 fn main(args: Args, _env: Env) -> i32 {
@@ -54,11 +60,67 @@ fn main(args: Args, _env: Env) -> i32 {
             }
             0
         }
+        (Some(b"orphans"), Some(n)) => orphans(number(n.to_bytes())),
+        (Some(b"signals"), Some(n)) => signals(number(n.to_bytes())),
         _ => {
-            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl");
+            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | orphans N | signals N");
             2
         }
     }
+}
+
+fn number(s: &[u8]) -> u64 {
+    s.iter().filter(|c| c.is_ascii_digit()).fold(0, |n, &d| n * 10 + (d - b'0') as u64)
+}
+
+fn orphans(n: u64) -> i32 {
+    match process::fork() {
+        Ok(0) => {
+            for _ in 0..n {
+                if let Ok(0) = process::fork() {
+                    process::exit(0);
+                }
+            }
+            process::exit(0)
+        }
+        Ok(pid) => {
+            let _ = process::wait4(pid, 0);
+            let start = time::monotonic_ns();
+            // The zombies are the init's now: wait until /proc lists only the init and us.
+            while count_processes() > 2 {
+                let _ = time::sleep_ms(0);
+            }
+            say!(1; (time::monotonic_ns() - start) / 1000);
+            0
+        }
+        Err(e) => {
+            say!(2; "fork: ", e);
+            1
+        }
+    }
+}
+
+fn count_processes() -> usize {
+    let Ok(proc) = fs::open(c"/proc", fs::O_RDONLY | fs::O_DIRECTORY) else { return 0 };
+    let mut buf = [0u8; 16384];
+    let mut count = 0;
+    while let Ok(n @ 1..) = fs::getdents64(proc.raw(), &mut buf) {
+        count += fs::dirents(&buf[..n]).filter(|(_, name)| name.first().is_some_and(u8::is_ascii_digit)).count();
+    }
+    count
+}
+
+fn signals(n: u64) -> i32 {
+    let usr1 = SigSet::of(&[SIGUSR1]);
+    let _ = signal::sigprocmask(SIG_BLOCK, usr1);
+    let _ = fs::write_all(1, b"r");
+    for _ in 0..n {
+        if signal::sigtimedwait(usr1, None).is_err() {
+            return 1;
+        }
+        let _ = fs::write_all(1, b"x");
+    }
+    0
 }
 
 unsafe fn syscall_keyctl() -> Result<usize, Errno> {
