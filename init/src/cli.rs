@@ -113,12 +113,7 @@ fn bad(what: &'static str, value: &'static [u8]) -> UsageError {
     UsageError { what, value }
 }
 
-fn number(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 12 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(s.iter().fold(0u64, |n, &d| n * 10 + (d - b'0') as u64))
-}
+use linker::text::decimal_value as number;
 
 pub fn parse(args: &Args, env: &Env) -> Result<Action, UsageError> {
     let mut o = Options::default();
@@ -180,7 +175,8 @@ pub fn parse(args: &Args, env: &Env) -> Result<Action, UsageError> {
     }
     o.verbosity = verbosity;
     if let Some(v) = env.get(b"KNOCKER_INIT_GRACE") {
-        o.grace_ms = number(v).ok_or(bad("invalid KNOCKER_INIT_GRACE (milliseconds): ", v))?;
+        // At most a day: the value becomes a deadline in nanoseconds.
+        o.grace_ms = number(v).filter(|&ms| ms <= 86_400_000).ok_or(bad("invalid KNOCKER_INIT_GRACE (milliseconds, at most a day): ", v))?;
     }
     o.command = (i < args.len()).then_some(i);
     Ok(Action::Run(o))
@@ -199,7 +195,9 @@ mod tests {
     }
 
     fn parse_with(words: &[&str], env: &[&str]) -> Result<Action, UsageError> {
+        // SAFETY: `leak` returns NULL-terminated arrays of C strings that live for ever.
         let args = unsafe { Args::from_raw(words.len(), leak(words)) };
+        // SAFETY: as above.
         let env = unsafe { Env::from_raw(leak(env)) };
         parse(&args, &env)
     }
@@ -243,6 +241,7 @@ mod tests {
         assert_eq!(opts(&["init", "x"], &["KNOCKER_INIT_GRACE=150"]).grace_ms, 150);
         assert_eq!(opts(&["init", "x"], &[]).grace_ms, 2000);
         assert!(parse_with(&["init", "x"], &["KNOCKER_INIT_GRACE=soon"]).is_err());
+        assert!(parse_with(&["init", "x"], &["KNOCKER_INIT_GRACE=99999999999999999"]).is_err());
     }
 
     #[test]

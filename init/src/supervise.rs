@@ -13,6 +13,7 @@ use linker::sys::process::{self, WNOHANG, WaitStatus};
 use linker::sys::signal::{self, FAULTS, SIG_BLOCK, SIG_SETMASK, SIGCHLD, SIGKILL, SIGTERM, SigSet};
 use linker::sys::time::{self, Timespec};
 use linker::sys::{Errno, tty};
+use linker::text::decimal_value;
 use linker::{Text, say};
 
 /// Everything init takes synchronously: all signals but those a fault raises.
@@ -157,7 +158,7 @@ impl Supervisor<'_> {
             say!(2; "init: COMMAND exited; sending SIGTERM to the processes left");
         }
         self.signal_rest(SIGTERM);
-        let deadline = time::monotonic_ns() + self.opts.grace_ms * 1_000_000;
+        let deadline = time::monotonic_ns().saturating_add(self.opts.grace_ms.saturating_mul(1_000_000));
         loop {
             let now = time::monotonic_ns();
             if now >= deadline {
@@ -220,16 +221,14 @@ fn for_each_child(mut f: impl FnMut(i32)) {
     let mut buf = [0u8; 4096];
     while let Ok(n @ 1..) = fs::getdents64(proc.raw(), &mut buf) {
         for (_, name) in fs::dirents(&buf[..n]) {
-            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
-                continue;
-            }
+            let Some(pid) = decimal_value(name) else { continue };
             let mut path = Text::<40>::new();
             path.push("/proc/").bytes(name).push("/stat");
             let mut stat = [0u8; 512];
             let Ok(p) = path.as_cstr() else { continue };
             let Ok(len) = fs::read_file(p, &mut stat) else { continue };
             if parent_of(&stat[..len]) == Some(me) {
-                f(name.iter().fold(0i32, |n, &d| n * 10 + (d - b'0') as i32));
+                f(pid as i32);
             }
         }
     }
@@ -240,8 +239,7 @@ pub fn parent_of(stat: &[u8]) -> Option<i32> {
     let after = &stat[stat.iter().rposition(|&c| c == b')')? + 1..];
     let mut fields = after.split(|&c| c == b' ').filter(|f| !f.is_empty());
     fields.next()?;
-    let ppid = fields.next()?;
-    ppid.iter().try_fold(0i32, |n, &d| d.is_ascii_digit().then(|| n * 10 + (d - b'0') as i32))
+    decimal_value(fields.next()?).map(|p| p as i32)
 }
 
 #[cfg(test)]

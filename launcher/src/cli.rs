@@ -259,6 +259,7 @@ mod tests {
         // The parsed Spec borrows for 'static: leak the test's argv like a process's initial stack.
         let ptrs = Box::leak(ptrs.into_boxed_slice());
         std::mem::forget(owned);
+        // SAFETY: `ptrs` is a leaked, NULL-terminated array of leaked C strings.
         let args = unsafe { Args::from_raw(words.len(), ptrs.as_ptr()) };
         parse(&args)
     }

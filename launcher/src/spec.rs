@@ -113,12 +113,7 @@ impl Spec {
     }
 }
 
-fn digits(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add((d - b'0') as u64))
-}
+use linker::text::decimal_value as digits;
 
 /// `--memory`: bytes, or a number with K, M or G (powers of 1024). Zero is refused.
 pub fn parse_size(s: &[u8]) -> Option<u64> {

@@ -176,11 +176,13 @@ mod tests {
         let mut stack: Vec<usize> = vec![3];
         stack.extend(argv.iter().map(|p| *p as usize));
         stack.extend(envp.iter().map(|p| *p as usize));
+        // SAFETY: `stack` is laid out like the kernel's initial stack, and outlives args/env.
         let (args, env) = unsafe { from_initial_stack(stack.as_ptr()) };
         assert_eq!(args.len(), 3);
         assert_eq!(args.bytes(1), Some(&b"rootfs"[..]));
         assert_eq!(args.get(3), None);
         assert_eq!(args.slice(1).len(), 2);
+        // SAFETY: tail_ptr(argc) points at argv's terminating NULL, inside `stack`.
         assert!(unsafe { (*args.tail_ptr(3)).is_null() });
         assert_eq!(env.get(b"TERM"), Some(&b"xterm"[..]));
         assert_eq!(env.get(b"TERMINAL"), Some(&b"x"[..]));

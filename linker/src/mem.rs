@@ -118,6 +118,7 @@ mod tests {
     #[test]
     fn copies_fills_and_compares() {
         let mut buf = *b"abcdefghij";
+        // SAFETY (this and the calls below): every range lies inside its buffer.
         unsafe { copy_overlapping(buf.as_mut_ptr().add(2), buf.as_ptr(), 5) };
         assert_eq!(&buf, b"ababcdehij");
         let mut buf = *b"abcdefghij";

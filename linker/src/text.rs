@@ -200,6 +200,20 @@ macro_rules! show_signed {
 }
 show_signed!(i32, i64, isize);
 
+/// The value of a string of decimal digits: `None` when it is empty, holds anything else, or
+/// does not fit in a u64. (The one number parser of both programs.)
+pub fn decimal_value(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &d| {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add((d - b'0') as u64)
+    })
+}
+
 /// Lower-case hexadecimal, no prefix.
 pub struct Hex(pub u64);
 
@@ -244,6 +258,16 @@ mod tests {
             core::str::from_utf8(t.as_bytes()).unwrap(),
             "x=0 -42 18446744073709551615 beef ENOENT (No such file or directory) errno 4000"
         );
+    }
+
+    #[test]
+    fn decimal_values() {
+        assert_eq!(decimal_value(b"0"), Some(0));
+        assert_eq!(decimal_value(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(decimal_value(b"18446744073709551616"), None);
+        assert_eq!(decimal_value(b""), None);
+        assert_eq!(decimal_value(b"12a"), None);
+        assert_eq!(decimal_value(b"-1"), None);
     }
 
     #[test]

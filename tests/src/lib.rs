@@ -229,6 +229,16 @@ impl Drop for Running {
     }
 }
 
+/// Kills (SIGKILL) a process of the test's when dropped, on every way out of the test.
+pub struct KillOnDrop(pub i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of a process the test started.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
 /// Polls `f` until it is true or `limit` passes.
 pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();

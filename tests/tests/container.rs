@@ -254,6 +254,14 @@ fn init_lookup_init_bin_and_init_in_the_rootfs() {
     assert!(out.stderr.contains(&expected) && out.stderr.contains("--init-bin"), "{out:?}");
     let out = run(Command::new(lone.path().join("launcher")).arg("--init-bin").arg(bin("init")).arg(rootfs()).args(["sh", "-c", "echo $$"]));
     assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{out:?}");
+    // Installed: bin/launcher finds ../libexec/knocker/init.
+    let prefix = Scratch::new("prefix");
+    std::fs::create_dir_all(prefix.path().join("bin")).unwrap();
+    std::fs::create_dir_all(prefix.path().join("libexec/knocker")).unwrap();
+    std::fs::copy(bin("launcher"), prefix.path().join("bin/launcher")).unwrap();
+    std::fs::copy(bin("init"), prefix.path().join("libexec/knocker/init")).unwrap();
+    let out = run(Command::new(prefix.path().join("bin/launcher")).arg(rootfs()).args(["sh", "-c", "echo $$"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "2\n"), "{out:?}");
     // An init from inside the rootfs.
     let copy = Scratch::rootfs_copy("own-init");
     std::fs::write(copy.path().join("sbin/myinit"), "#!/bin/sh\n[ \"$1\" = -- ] && shift\necho \"myinit is $$\"\nexec \"$@\"\n").unwrap();

@@ -254,6 +254,36 @@ fn double_dash_ends_options_once() {
 }
 
 #[test]
+fn the_init_pins_no_directory_and_keeps_no_descriptor_of_its_own() {
+    let _g = shared();
+    let dir = Scratch::new("cwd");
+    let host_root = std::fs::File::open("/").unwrap();
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&host_root);
+    let mut cmd = init();
+    cmd.args(["-s", "--", "sleep", "1239"]).current_dir(dir.path());
+    // SAFETY: dup2 between fork and exec: the init starts with fd 5 open (not close-on-exec).
+    unsafe {
+        cmd.pre_exec(move || if libc::dup2(raw, 5) == 5 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
+    }
+    let running = Running::spawn(&mut cmd);
+    assert!(eventually(Duration::from_secs(5), || !pids_running(&["sleep", "1239"]).is_empty()));
+    let child = pids_running(&["sleep", "1239"])[0];
+    // Killing the init (not PID 1 here) would orphan the child: kill it too.
+    let _child_guard = KillOnDrop(child);
+    let init_pid = running.pid();
+    let fds = |pid: i32| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    assert!(eventually(Duration::from_secs(2), || fds(init_pid) == ["0", "1", "2"]), "init's descriptors: {:?}", fds(init_pid));
+    assert_eq!(std::fs::read_link(format!("/proc/{init_pid}/cwd")).unwrap(), Path::new("/"));
+    // The child keeps what it was given, working directory included.
+    assert!(fds(child).contains(&"5".to_string()), "{:?}", fds(child));
+    assert_eq!(std::fs::read_link(format!("/proc/{child}/cwd")).unwrap(), dir.path());
+}
+
+#[test]
 fn help_licence_and_a_version_docker_can_parse() {
     let out = run(init().arg("-h"));
     assert_eq!(out.code, 0);

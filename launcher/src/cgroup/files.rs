@@ -4,12 +4,12 @@ use super::{Dir, Kind, Path};
 use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
 use linker::sys::{process, signal, time, Errno};
 use linker::Text;
+use linker::text::decimal_value;
 
 /// The number after `key` in a `key value` per line file (`memory.events`, `memory.oom_control`).
 pub fn field(contents: &[u8], key: &[u8]) -> Option<u64> {
     contents.split(|&c| c == b'\n').find_map(|line| {
-        let rest = line.strip_prefix(key)?.strip_prefix(b" ")?;
-        rest.iter().try_fold(0u64, |n, &d| d.is_ascii_digit().then(|| n * 10 + (d - b'0') as u64))
+        decimal_value(line.strip_prefix(key)?.strip_prefix(b" ")?)
     })
 }
 
@@ -33,10 +33,7 @@ pub fn format_size(bytes: u64) -> Text<32> {
 }
 
 fn pid_of(name: &[u8]) -> Option<i32> {
-    if name.is_empty() || name.len() > 9 || !name.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(name.iter().fold(0i32, |n, &d| n * 10 + (d - b'0') as i32))
+    decimal_value(name).filter(|&n| n <= i32::MAX as u64).map(|n| n as i32)
 }
 
 /// Removes leftovers of launchers that died without cleaning up (SIGKILL): directories named

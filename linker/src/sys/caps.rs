@@ -68,9 +68,8 @@ pub fn exists(cap: u32) -> bool {
 pub fn last() -> u32 {
     let mut buf = [0u8; 8];
     if let Ok(n) = super::fs::read_file(c"/proc/sys/kernel/cap_last_cap", &mut buf) {
-        let digits = buf[..n].trim_ascii();
-        if !digits.is_empty() && digits.len() <= 2 && digits.iter().all(u8::is_ascii_digit) {
-            return digits.iter().fold(0, |n, &d| n * 10 + (d - b'0') as u32);
+        if let Some(last) = crate::text::decimal_value(buf[..n].trim_ascii()).filter(|&c| c < 64) {
+            return last as u32;
         }
     }
     (0..64).take_while(|&c| exists(c)).last().unwrap_or(0)

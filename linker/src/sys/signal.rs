@@ -119,12 +119,8 @@ pub fn name(sig: i32) -> Option<&'static str> {
 
 /// A signal from `SIGTERM`, `TERM` or `15` (1..=64).
 pub fn parse(s: &[u8]) -> Option<i32> {
-    if !s.is_empty() && s.iter().all(u8::is_ascii_digit) {
-        let mut n: i32 = 0;
-        for &d in s {
-            n = n.checked_mul(10)?.checked_add((d - b'0') as i32)?;
-        }
-        return (1..=64).contains(&n).then_some(n);
+    if let Some(n) = crate::text::decimal_value(s) {
+        return (1..=64).contains(&n).then_some(n as i32);
     }
     let bare = s.strip_prefix(b"SIG").unwrap_or(s);
     NAMES.iter().position(|n| n.as_bytes() == bare).map(|i| i as i32 + 1)

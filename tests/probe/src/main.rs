@@ -70,7 +70,7 @@ fn main(args: Args, _env: Env) -> i32 {
 }
 
 fn number(s: &[u8]) -> u64 {
-    s.iter().filter(|c| c.is_ascii_digit()).fold(0, |n, &d| n * 10 + (d - b'0') as u64)
+    linker::text::decimal_value(s).unwrap_or(0)
 }
 
 fn orphans(n: u64) -> i32 {
