@@ -47,9 +47,6 @@ impl Stack {
         unsafe { self.lowest().add(self.size()) }
     }
 
-    pub fn contains(&self, addr: usize) -> bool {
-        (self.lowest() as usize..self.top() as usize).contains(&addr)
-    }
 }
 
 /// `CLONE_INTO_CGROUP` (Linux 5.7); the libc crate lacks it on musl.

@@ -84,14 +84,6 @@ impl TextBuf {
         self.overflowed = false;
     }
 
-    /// Drops everything after the first `len` bytes.
-    pub fn truncate(&mut self, len: usize) {
-        if len < self.len {
-            self.len = len;
-        }
-        self.overflowed = false;
-    }
-
     /// The text as a C string; `ENAMETOOLONG` if anything was cut off or it holds a NUL.
     pub fn as_cstr(&mut self) -> Result<&CStr, Errno> {
         if self.overflowed || self.buf[..self.len].contains(&0) {

@@ -13,7 +13,7 @@ mod files;
 mod v1;
 mod v2;
 
-pub use files::{field, format_size};
+pub use files::format_size;
 
 use crate::error::{Context, Error, Result};
 use crate::spec::Spec;

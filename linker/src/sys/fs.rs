@@ -5,7 +5,7 @@ use core::ffi::CStr;
 
 pub const AT_FDCWD: i32 = -100;
 pub use libc::{
-    AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
+    AT_EMPTY_PATH, AT_REMOVEDIR, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
     O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
@@ -22,7 +22,6 @@ pub fn open(path: &CStr, flags: i32) -> Result<Fd> {
 }
 
 /// `RESOLVE_*` flags of `openat2(2)`.
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;
@@ -118,7 +117,7 @@ pub fn readlinkat(dir: i32, path: &CStr, buf: &mut [u8]) -> Result<usize> {
     unsafe { call!(readlinkat, dir, path.as_ptr(), buf.as_mut_ptr(), buf.len()) }
 }
 
-pub use libc::{S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
+pub use libc::{S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG};
 
 /// What `fstatat` tells; only the fields knocker looks at.
 #[derive(Clone, Copy, Debug)]
@@ -195,7 +194,6 @@ pub fn getcwd(buf: &mut [u8]) -> Result<usize> {
 
 pub const MFD_CLOEXEC: u32 = 1;
 pub const MFD_ALLOW_SEALING: u32 = 2;
-pub const MFD_NOEXEC_SEAL: u32 = 8;
 pub const MFD_EXEC: u32 = 0x10;
 
 pub fn memfd_create(name: &CStr, flags: u32) -> Result<Fd> {
@@ -206,12 +204,10 @@ pub fn memfd_create(name: &CStr, flags: u32) -> Result<Fd> {
 }
 
 pub const F_ADD_SEALS: i32 = 1033;
-pub const F_GET_SEALS: i32 = 1034;
 pub const F_SEAL_SEAL: usize = 1;
 pub const F_SEAL_SHRINK: usize = 2;
 pub const F_SEAL_GROW: usize = 4;
 pub const F_SEAL_WRITE: usize = 8;
-pub const F_SETFD: i32 = 2;
 pub const F_GETFL: i32 = 3;
 pub const F_SETFL: i32 = 4;
 
@@ -256,8 +252,6 @@ pub unsafe fn ioctl_ptr<T>(fd: i32, request: u64, arg: *mut T) -> Result<usize> 
 
 pub const CGROUP2_SUPER_MAGIC: u64 = 0x6367_7270;
 pub const CGROUP_SUPER_MAGIC: u64 = 0x0027_e0eb;
-pub const TMPFS_MAGIC: u64 = 0x0102_1994;
-pub const RAMFS_MAGIC: u64 = 0x8584_58f6;
 
 /// The file-system type (`f_type`) of the file system holding `path`.
 pub fn statfs_type(path: &CStr) -> Result<u64> {

@@ -3,10 +3,7 @@
 use super::{Result, call};
 use core::ffi::CStr;
 
-pub use libc::{
-    MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME,
-    MS_REMOUNT, MS_SLAVE,
-};
+pub use libc::{MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT};
 
 fn opt(s: Option<&CStr>) -> *const core::ffi::c_char {
     s.map_or(core::ptr::null(), CStr::as_ptr)

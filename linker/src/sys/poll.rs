@@ -3,10 +3,6 @@
 use super::{Result, call, time::Timespec};
 
 pub const POLLIN: i16 = 1;
-pub const POLLOUT: i16 = 4;
-pub const POLLERR: i16 = 8;
-pub const POLLHUP: i16 = 0x10;
-pub const POLLNVAL: i16 = 0x20;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

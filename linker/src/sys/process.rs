@@ -17,11 +17,6 @@ pub fn getpid() -> i32 {
     unsafe { call!(getpid) }.unwrap_or(0) as i32
 }
 
-pub fn getppid() -> i32 {
-    // SAFETY: getppid cannot fail.
-    unsafe { call!(getppid) }.unwrap_or(0) as i32
-}
-
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid cannot fail.
     unsafe { call!(geteuid) }.unwrap_or(u32::MAX as usize) as u32

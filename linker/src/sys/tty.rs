@@ -7,7 +7,6 @@ use super::{Fd, Result};
 const TCGETS: u64 = 0x5401;
 const TCSETSW: u64 = 0x5403;
 const TIOCSCTTY: u64 = 0x540e;
-const TIOCGPGRP: u64 = 0x540f;
 const TIOCSPGRP: u64 = 0x5410;
 const TIOCGWINSZ: u64 = 0x5413;
 const TIOCSWINSZ: u64 = 0x5414;
@@ -111,13 +110,6 @@ pub fn set_foreground(fd: i32, pgrp: i32) -> Result<()> {
     let mut p = pgrp;
     // SAFETY: TIOCSPGRP reads one pid_t.
     unsafe { ioctl_ptr(fd, TIOCSPGRP, &mut p) }.map(drop)
-}
-
-pub fn foreground(fd: i32) -> Result<i32> {
-    let mut p = 0i32;
-    // SAFETY: TIOCGPGRP writes one pid_t.
-    unsafe { ioctl_ptr(fd, TIOCGPGRP, &mut p) }?;
-    Ok(p)
 }
 
 /// Unlocks a pty master and opens its peer (the slave) without a path lookup; returns the
