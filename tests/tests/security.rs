@@ -177,19 +177,25 @@ fn the_default_seccomp_filter_refuses_what_docker_refuses() {
 #[test]
 fn the_launcher_is_not_dumpable_while_it_runs() {
     let _g = shared();
-    // A non-dumpable process's /proc files belong to root:root and ptrace is refused; the
-    // simplest visible sign from outside: /proc/<pid>/environ cannot be read by another uid.
-    let child = Running::spawn(launcher(&[], &rootfs()).args(["sleep", "1236"]));
-    assert!(eventually(std::time::Duration::from_secs(5), || !pids_running(&["sleep", "1236"]).is_empty()));
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.pid())).unwrap();
-    let mut cmd = Command::new("cat");
-    cmd.arg(format!("/proc/{}/environ", child.pid()));
-    // SAFETY: setuid in the forked child before exec.
-    unsafe {
-        cmd.pre_exec(|| if libc::setuid(65534) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) });
-    }
-    let out = run(&mut cmd);
-    drop(child);
-    assert!(status.contains("Uid:\t0"), "{status}");
-    assert_ne!(out.code, 0, "another user could read the launcher's environment");
+    // A non-dumpable process leaves no core dump. With core dumps allowed, SIGABRT dumps the
+    // core of an ordinary process (the control) but not the launcher's.
+    let dir = Scratch::new("core");
+    let aborted_with_core = |cmd: &mut Command, marker: &[&str]| {
+        cmd.current_dir(dir.path());
+        // SAFETY: setrlimit between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+                if libc::setrlimit(libc::RLIMIT_CORE, &unlimited) == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+            });
+        }
+        let mut running = Running::spawn(cmd);
+        assert!(eventually(std::time::Duration::from_secs(5), || !pids_running(marker).is_empty()));
+        running.signal(libc::SIGABRT);
+        let status = running.wait(std::time::Duration::from_secs(5)).expect("it ends");
+        std::os::unix::process::ExitStatusExt::core_dumped(&status)
+    };
+    assert!(aborted_with_core(Command::new("sleep").arg("1240"), &["sleep", "1240"]), "no core dumps here: the check cannot work");
+    assert!(!aborted_with_core(launcher(&[], &rootfs()).args(["sleep", "1236"]), &["sleep", "1236"]), "the launcher is dumpable");
+    assert!(eventually(std::time::Duration::from_secs(2), || pids_running(&["sleep", "1236"]).is_empty()));
 }
