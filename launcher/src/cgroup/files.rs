@@ -88,6 +88,7 @@ pub fn empty_and_remove(dir: &Dir) {
     }
     let mut path = dir.path.clone();
     let Ok(p) = path.as_cstr() else { return };
+    let mut last = Errno::EBUSY;
     for _ in 0..2000 {
         match fs::rmdir(p) {
             Ok(()) | Err(Errno::ENOENT) => return,
@@ -95,9 +96,14 @@ pub fn empty_and_remove(dir: &Dir) {
                 kill_listed(&dir.path);
                 let _ = time::sleep_ms(1);
             }
-            Err(_) => return,
+            Err(e) => {
+                last = e;
+                break;
+            }
         }
     }
+    // Something is left on the host after all: say so (the next run's sweep may remove it).
+    crate::error::Error::sys("cannot remove cgroup", last).on(&dir.path).report();
 }
 
 #[cfg(test)]
