@@ -26,9 +26,15 @@ use linker::{Args, Env, say};
 
 pub const EXIT_USAGE: i32 = 1;
 const PR_SET_PDEATHSIG: i32 = 1;
+const PR_SET_DUMPABLE: i32 = 4;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 
 pub fn main(args: Args, env: Env) -> i32 {
+    // Before anything else: a non-dumpable process's /proc/PID/mem, environ, fd/… need
+    // CAP_SYS_PTRACE, so the container's root cannot rewrite PID 1 (and, say, clear the
+    // parent-death signal that ties the container to its launcher). The command gets a
+    // dumpable process back: exec resets the flag.
+    let _ = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     let opts = match cli::parse(&args, &env) {
         Ok(Action::Run(o)) => o,
         Ok(Action::Help) => return print(1, cli::USAGE),

@@ -63,6 +63,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     let root = rootfs::bind_self(spec)?;
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
+    dev::add_devices(&root, spec.devices.as_slice())?;
     procfs::mount_sys(&root, spec.verbose)?;
     rootfs::user_mounts(&root, spec)?;
     let pivoted = rootfs::pivot(&root, spec.verbose)?;

@@ -30,7 +30,8 @@ Init:
       --no-init           run COMMAND itself as PID 1
 Limits (cgroups):
       --memory SIZE       memory limit: bytes, or with K, M, G (1024-based); no swap
-      --pids N            at most N processes
+      --pids N|max        at most N processes (default: 15% of the kernel's limit;
+                          max: no limit)
       --cpus DECIMAL      CPU quota, e.g. 0.5
       --name NAME         cgroup name under knocker/ (default: the launcher's pid)
 Security:
@@ -38,6 +39,8 @@ Security:
       --cap-drop CAP      drop capability CAP (or ALL) (repeatable)
       --allow-new-privs   do not set no_new_privs (setuid binaries can gain privileges)
       --seccomp=unconfined  do not install the default seccomp filter
+      --device HOST[:CONTAINER][:PERMS]  make a host device node usable inside (PERMS
+                          from rwm, default rwm); every other device stays refused
 Other:
   -v, --verbose           say what the launcher does
   -h, --help              show this help
@@ -60,9 +63,10 @@ fn usage_error(what: &'static str, subject: &[u8]) -> Error {
 }
 
 /// Options that take a value.
-const WITH_VALUE: [&[u8]; 16] = [
+const WITH_VALUE: [&[u8]; 17] = [
     b"--hostname", b"--net", b"--bind", b"--tmpfs", b"--env", b"--workdir", b"--user", b"--init",
     b"--init-bin", b"--memory", b"--pids", b"--cpus", b"--name", b"--cap-add", b"--cap-drop", b"--seccomp",
+    b"--device",
 ];
 
 pub fn parse(args: &Args) -> Result<Action> {
@@ -129,6 +133,8 @@ struct Options {
     user: Option<(u32, u32)>,
     init: Option<Init>,
     limits: spec::Limits,
+    pids: spec::Pids,
+    devices: linker::List<spec::Device, { spec::MAX_DEVICES }>,
     name: Option<&'static [u8]>,
     cap_changes: linker::List<(bool, u64), 64>,
     allow_new_privs: bool,
@@ -200,9 +206,17 @@ impl Options {
                 Some(n) => self.limits.memory = Some(n),
                 None => return bad("bad --memory (bytes, or a number with K, M or G, above 0):"),
             },
+            b"--pids" if v == b"max" => self.pids = spec::Pids::Max,
             b"--pids" => match spec::parse_count(v) {
-                Some(n) => self.limits.pids = Some(n),
-                None => return bad("bad --pids (a whole number above 0):"),
+                Some(n) => self.pids = spec::Pids::Limit(n),
+                None => return bad("bad --pids (a whole number above 0, or max):"),
+            },
+            b"--device" => match spec::parse_device(v) {
+                Some((host, path, access)) => self
+                    .devices
+                    .push(spec::Device { host, path, access, ..Default::default() })
+                    .map_err(|_| usage_error("too many --device (at most 16)", b""))?,
+                None => return bad("bad --device (HOST_PATH[:CONTAINER_PATH][:PERMS], absolute paths, PERMS from rwm):"),
             },
             b"--cpus" => match spec::parse_cpus(v) {
                 Some(q) => self.limits.cpu_quota_us = Some(q),
@@ -236,6 +250,12 @@ impl Options {
         (s.uid, s.gid) = self.user.unwrap_or((0, 0));
         s.init = self.init.unwrap_or(Init::Bundled(None));
         s.limits = self.limits;
+        (s.limits.pids, s.limits.pids_by_default) = match self.pids {
+            spec::Pids::Default => (None, true),
+            spec::Pids::Max => (None, false),
+            spec::Pids::Limit(n) => (Some(n), false),
+        };
+        s.devices = self.devices;
         s.name = self.name;
         for (add, bits) in self.cap_changes.iter() {
             s.caps = if add { s.caps | bits } else { s.caps & !bits };

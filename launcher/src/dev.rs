@@ -2,10 +2,13 @@
 //! so a hostile image cannot plant a `dev/null` that points at a host file (the class of runc
 //! CVE-2025-31133 and the /dev-symlink advisory of 2026). It holds exactly the OCI default
 //! devices, bind-mounted from the host's nodes, a fresh devpts instance, /dev/shm and the
-//! usual links into /proc/self/fd.
+//! usual links into /proc/self/fd. The tmpfs itself is `nodev`: the bound nodes are mounts of
+//! their own and keep working, a node made there by `mknod` opens nothing. `--device` nodes
+//! are bound the same way, wherever the user wants them.
 
 use crate::error::{Context, Error, Result};
-use crate::rootfs::{mount_on, open_strict, system_mount_point};
+use crate::rootfs::{mount_on, open_strict, system_mount_point, target};
+use crate::spec::Device;
 use core::ffi::CStr;
 use linker::sys::fs::{self, O_CREAT, O_EXCL, O_NOFOLLOW, O_WRONLY};
 use linker::sys::mount::{MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID};
@@ -24,7 +27,7 @@ const LINKS: [(&CStr, &CStr); 5] = [
 pub fn populate(root: &Fd) -> Result<()> {
     let covered = system_mount_point(root, c"/dev")?
         .ok_or_else(|| Error::new("the rootfs has no /dev directory").hint("create an empty one: mkdir ROOTFS/dev"))?;
-    mount_on(Some(c"tmpfs"), &covered, Some(c"tmpfs"), MS_NOSUID | MS_NOEXEC, Some(c"mode=755,size=64k"))
+    mount_on(Some(c"tmpfs"), &covered, Some(c"tmpfs"), MS_NOSUID | MS_NOEXEC | MS_NODEV, Some(c"mode=755,size=64k"))
         .context("cannot mount tmpfs on /dev")?;
     // Looked up again, the path now leads into the fresh tmpfs.
     let dev = open_strict(root, c"/dev").context("cannot open the new /dev")?;
@@ -55,6 +58,19 @@ pub fn populate(root: &Fd) -> Result<()> {
         .context("cannot mount tmpfs on /dev/shm")?;
     for (target, link) in LINKS {
         fs::symlinkat(target, dev.raw(), link).context_on("cannot create /dev/", link)?;
+    }
+    Ok(())
+}
+
+/// `--device`: each host node bound at its container path (created, parents included, when
+/// missing). Opening it is allowed by the container's device rules, and by nothing else.
+pub fn add_devices(root: &Fd, devices: &[Device]) -> Result<()> {
+    for d in devices {
+        let point = target(root, d.path, false)?;
+        let mut host = Text::<4096>::new();
+        host.bytes(d.host);
+        mount_on(Some(host.as_cstr().context("--device path too long")?), &point, None, MS_BIND, None)
+            .context_on("cannot bind --device", d.host)?;
     }
     Ok(())
 }

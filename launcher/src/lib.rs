@@ -17,6 +17,7 @@ pub mod dev;
 pub mod error;
 pub mod init_bin;
 pub mod net;
+pub mod preflight;
 pub mod procfs;
 pub mod rootfs;
 pub mod seccomp;
@@ -51,7 +52,7 @@ pub fn main(args: Args, env: Env) -> i32 {
 }
 
 fn launch(args: Args, env: Env) -> Result<i32> {
-    let spec = match cli::parse(&args)? {
+    let mut spec = match cli::parse(&args)? {
         Action::Run(spec) => spec,
         Action::Help => {
             let _ = fs::write_all(1, cli::USAGE.as_bytes());
@@ -67,6 +68,12 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     }
     security::stay_undumpable()?;
     check_rootfs(&spec)?;
+    preflight::check_stdio()?;
+    preflight::resolve_devices(&mut spec)?;
+    if spec.limits.pids_by_default {
+        spec.limits.pids = Some(preflight::default_pids());
+    }
+    preflight::warn_if_reachable(&spec);
 
     let init = init_bin::prepare(&spec)?;
     let mut pid_name = Text::<16>::new();
@@ -74,10 +81,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     let name = spec.name.unwrap_or(pid_name.as_bytes());
     let mut cgroup = Cgroup::create(&spec, name)?;
     if spec.verbose {
-        match &cgroup {
-            Some(cg) => say!(2; "launcher: cgroup ", cg.describe()),
-            None => say!(2; "launcher: no cgroup available: the container shares the launcher's"),
-        }
+        say!(2; "launcher: cgroup ", cgroup.describe());
     }
     let terminal = tty::wanted(&spec);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
@@ -94,7 +98,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         terminal,
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
-    let into = cgroup.as_ref().and_then(Cgroup::clone_into);
+    let into = cgroup.clone_into();
     let pid = match clone::spawn(namespaces(&spec), into, &stack, child::run, &mut ctx) {
         // Kernels before 5.7 (no CLONE_INTO_CGROUP) or 5.3 (no clone3), or a seccomp profile that
         // hides clone3: start the child plainly and move it by pid while it waits.
@@ -111,18 +115,16 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         say!(2; "launcher: container's PID 1 is host pid ", pid);
         if placed {
             say!(2; "launcher: it started inside its cgroup: clone3(CLONE_INTO_CGROUP)");
-        } else if cgroup.is_some() {
+        } else {
             say!(2; "launcher: moving it into its cgroup by pid before releasing it");
         }
     }
 
     // A child that failed during its setup has already said why and exited: then the move
     // (ESRCH) and the go-ahead (EPIPE) find nobody, and its exit status is all that is left.
-    if let Some(cg) = &cgroup {
-        match cg.attach(pid, placed) {
-            Err(e) if e.errno() != Some(Errno::ESRCH) => return Err(e),
-            _ => {}
-        }
+    match cgroup.attach(pid, placed) {
+        Err(e) if e.errno() != Some(Errno::ESRCH) => return Err(e),
+        _ => {}
     }
     match parent_end.release() {
         Ok(()) | Err(Errno::EPIPE) => {}
@@ -137,11 +139,10 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     drop(relay);
     drop(init);
 
-    let oom = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
-    let limit = cgroup.as_ref().and_then(Cgroup::memory_limit);
-    if let Some(cg) = cgroup.as_mut() {
-        cg.destroy();
-    }
+    let oom = cgroup.oom_killed();
+    let limit = cgroup.memory_limit();
+    cgroup.destroy();
+    drop(cgroup);
     Ok(report(status, oom, limit))
 }
 

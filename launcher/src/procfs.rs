@@ -10,15 +10,18 @@ use linker::sys::mount::{self, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONL
 use linker::sys::Errno;
 use linker::{Fd, say};
 
-pub const MASKED: [&CStr; 8] = [
+pub const MASKED: [&CStr; 11] = [
+    c"/proc/acpi",
+    c"/proc/asound",
+    c"/proc/interrupts",
     c"/proc/kcore",
     c"/proc/keys",
+    c"/proc/latency_stats",
     c"/proc/timer_list",
     c"/proc/sched_debug",
     c"/proc/scsi",
-    c"/proc/acpi",
-    c"/proc/latency_stats",
     c"/sys/firmware",
+    c"/sys/devices/virtual/powercap",
 ];
 
 pub const READ_ONLY: [&CStr; 5] = [c"/proc/sys", c"/proc/sysrq-trigger", c"/proc/irq", c"/proc/bus", c"/proc/fs"];

@@ -12,7 +12,8 @@ use crate::spec::{Mount, Spec};
 use core::ffi::CStr;
 use linker::sys::fs::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY};
 use linker::sys::fs::{RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
-use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT};
+use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT};
+use linker::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY};
 use linker::sys::{Errno, Fd};
 use linker::{Text, say};
 
@@ -81,12 +82,29 @@ pub fn system_mount_point(root: &Fd, path: &'static CStr) -> Result<Option<Fd>> 
 }
 
 /// Binds ROOTFS onto itself so it is a mount point of its own (pivot_root wants one), and
-/// returns a descriptor of that new mount's root.
+/// returns a descriptor of that new mount's root. The bind is `nodev`: a node made in the
+/// rootfs (or one a hostile image ships) opens nothing.
 pub fn bind_self(spec: &Spec) -> Result<Fd> {
     mount::mount(Some(spec.rootfs), spec.rootfs, None, MS_BIND | MS_REC, None)
         .context_on("cannot bind-mount rootfs", spec.rootfs)?;
     // Opened after the bind, the path leads to the top of the stack: the new mount.
-    fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context_on("cannot open rootfs", spec.rootfs)
+    let root = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context_on("cannot open rootfs", spec.rootfs)?;
+    add_flags(&root, MOUNT_ATTR_NODEV).context_on("cannot make the rootfs nodev:", spec.rootfs)?;
+    Ok(root)
+}
+
+/// Adds `MOUNT_ATTR_*` flags to the mount whose root `top` is and to every mount below it,
+/// keeping their other flags. Before Linux 5.12 (no mount_setattr) only the top mount
+/// changes: a bind remount with its current flags plus the new ones.
+pub fn add_flags(top: &Fd, attrs: u64) -> core::result::Result<(), Errno> {
+    match mount::add_flags_recursively(top.raw(), attrs) {
+        Err(Errno::ENOSYS) => {
+            let kept = fs::fstatfs_flags(top.raw())? & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME);
+            // MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC have the values of their MS_ flags.
+            mount_on(None, top, None, MS_REMOUNT | MS_BIND | kept | attrs, None)
+        }
+        other => other,
+    }
 }
 
 /// The user's `--bind` and `--tmpfs` mounts, in command-line order.
@@ -114,22 +132,19 @@ fn bind(root: &Fd, src: &[u8], dst: &[u8], read_only: bool) -> Result<()> {
     let mut from = fd_path(&source);
     mount_on(Some(from.as_cstr().context("path")?), &target, None, MS_BIND | MS_REC, None)
         .context_on("cannot bind-mount onto", dst)?;
-    if read_only {
-        // The descriptor still names the covered directory; look the path up again to reach the
-        // new mount, then make that mount read-only.
-        let mut d = Text::<4096>::new();
-        d.bytes(dst);
-        let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
-        mount_on(None, &top, None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
-            .context_on("cannot make read-only:", dst)?;
-    }
-    Ok(())
+    // The descriptor still names the covered directory; look the path up again to reach the
+    // new mount, then make it (and every mount below it) nodev, and read-only if asked.
+    let mut d = Text::<4096>::new();
+    d.bytes(dst);
+    let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
+    let attrs = if read_only { MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY } else { MOUNT_ATTR_NODEV };
+    add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)
 }
 
 /// The mount point for a user mount at container path `dst`, created when missing (a
 /// directory, or an empty file when binding a file). Creation walks one component at a time
 /// and refuses symlinks on that walk.
-fn target(root: &Fd, dst: &[u8], dir: bool) -> Result<Fd> {
+pub fn target(root: &Fd, dst: &[u8], dir: bool) -> Result<Fd> {
     let mut d = Text::<4096>::new();
     d.bytes(dst);
     let path = d.as_cstr().context("mount destination too long")?;

@@ -45,14 +45,65 @@ pub enum Tty {
 pub struct Limits {
     pub memory: Option<u64>,
     pub pids: Option<u64>,
+    /// The pids limit is knocker's default, not the user's: a host without the pids
+    /// controller runs the container without it rather than refusing.
+    pub pids_by_default: bool,
     /// CPU quota in microseconds per [`CPU_PERIOD_US`].
     pub cpu_quota_us: Option<u64>,
 }
 
-impl Limits {
-    pub fn any(&self) -> bool {
-        self.memory.is_some() || self.pids.is_some() || self.cpu_quota_us.is_some()
+/// How `--pids` was given: a count, `max` (no limit), or not at all (knocker's default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pids {
+    #[default]
+    Default,
+    Max,
+    Limit(u64),
+}
+
+/// The default pids limit, as systemd-nspawn's TasksMax: 15% of what the kernel allows in
+/// all (the smaller of `kernel.threads-max` and `kernel.pid_max`), at least 64. A fork bomb
+/// then cannot use up the host's process table.
+pub fn default_pids(threads_max: u64, pid_max: u64) -> u64 {
+    (threads_max.min(pid_max) * 15 / 100).max(64)
+}
+
+/// `--device HOST_PATH[:CONTAINER_PATH][:PERMS]`: a host device node made available inside.
+/// `block`, `major` and `minor` are filled in from the host node before the container starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub host: &'static [u8],
+    pub path: &'static [u8],
+    pub access: u8,
+    pub block: bool,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Default for Device {
+    fn default() -> Self {
+        Device { host: b"", path: b"", access: 0, block: false, major: 0, minor: 0 }
     }
+}
+
+pub const MAX_DEVICES: usize = 16;
+
+/// Splits `--device` as Docker does: `HOST`, `HOST:CONTAINER`, `HOST:PERMS` (when the second
+/// part is a valid permission string) or `HOST:CONTAINER:PERMS`; PERMS from `rwm`, default
+/// `rwm`; CONTAINER absolute, default the host path.
+pub fn parse_device(s: &'static [u8]) -> Option<(&'static [u8], &'static [u8], u8)> {
+    use crate::cgroup::devices::{RWM, parse_access};
+    let mut parts = s.splitn(3, |&c| c == b':');
+    let host = parts.next().filter(|p| p.first() == Some(&b'/'))?;
+    let (path, access) = match (parts.next(), parts.next()) {
+        (None, _) => (host, RWM),
+        (Some(p), None) => match parse_access(p) {
+            Some(a) => (host, a),
+            None => (p, RWM),
+        },
+        (Some(p), Some(perms)) => (p, parse_access(perms)?),
+    };
+    (path.first() == Some(&b'/') && path.len() > 1).then_some((host, path, access))
 }
 
 pub const CPU_PERIOD_US: u64 = 100_000;
@@ -79,6 +130,7 @@ pub struct Spec {
     pub gid: u32,
     pub init: Init,
     pub limits: Limits,
+    pub devices: List<Device, MAX_DEVICES>,
     /// `--name`: the cgroup's name under `knocker/`; default: the launcher's pid.
     pub name: Option<&'static [u8]>,
     /// Capabilities the container keeps (bit N = capability N).
@@ -104,6 +156,7 @@ impl Spec {
             gid: 0,
             init: Init::Bundled(None),
             limits: Limits::default(),
+            devices: List::new(),
             name: None,
             caps: DEFAULT_CAPS,
             allow_new_privs: false,
@@ -285,6 +338,24 @@ mod tests {
         assert_eq!(parse_bind(b"/a:/b:rx"), None);
         assert_eq!(parse_bind(b"/a"), None);
         assert_eq!(parse_bind(b":/b"), None);
+    }
+
+    #[test]
+    fn devices_are_split_as_docker_does() {
+        assert_eq!(parse_device(b"/dev/kvm"), Some((&b"/dev/kvm"[..], &b"/dev/kvm"[..], 7)));
+        assert_eq!(parse_device(b"/dev/kmsg:r"), Some((&b"/dev/kmsg"[..], &b"/dev/kmsg"[..], 2)));
+        assert_eq!(parse_device(b"/dev/sdb:/dev/xvdc"), Some((&b"/dev/sdb"[..], &b"/dev/xvdc"[..], 7)));
+        assert_eq!(parse_device(b"/dev/sdb:/dev/xvdc:rm"), Some((&b"/dev/sdb"[..], &b"/dev/xvdc"[..], 3)));
+        for bad in [&b"dev/kvm"[..], b"/dev/sdb:xvdc", b"/dev/sdb:/dev/x:rwx", b"/dev/sdb:/dev/x:", b"/dev/a:/"] {
+            assert_eq!(parse_device(bad), None, "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn the_default_pids_limit_follows_the_kernel() {
+        assert_eq!(default_pids(192_730, 32_768), 4915);
+        assert_eq!(default_pids(3_000, 32_768), 450);
+        assert_eq!(default_pids(100, 32_768), 64);
     }
 
     #[test]

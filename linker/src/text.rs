@@ -9,7 +9,7 @@ use core::ffi::CStr;
 /// A fixed-capacity byte buffer that always has room for a trailing NUL. Its capacity is part
 /// of the type, but all the work happens on the unsized [`TextBuf`] it dereferences to, so
 /// the code exists once whatever capacities the programs use.
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct TextOf<B: ?Sized> {
     len: usize,
     overflowed: bool,

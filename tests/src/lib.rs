@@ -24,7 +24,7 @@ pub fn bin(name: &str) -> PathBuf {
 
 /// The default busybox rootfs, as `cargo xtask rootfs` makes it.
 pub fn rootfs() -> PathBuf {
-    let dir = std::env::var_os("KNOCKER_ROOTFS").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/rootfs"));
+    let dir = std::env::var_os("KNOCKER_ROOTFS").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/containers/busybox"));
     assert!(dir.join("bin/busybox").exists(), "{} is missing: run the tests with `cargo xtask test`", dir.display());
     dir
 }
@@ -127,7 +127,11 @@ impl Scratch {
     pub fn new(tag: &str) -> Scratch {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = workspace().join("target/test-scratch").join(format!("{tag}-{}-{n}", std::process::id()));
+        // Only root may enter the parent: other users cannot reach what containers make.
+        let parent = workspace().join("target/test-scratch");
+        std::fs::create_dir_all(&parent).unwrap();
+        std::fs::set_permissions(&parent, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let dir = parent.join(format!("{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -156,12 +160,17 @@ pub fn mountinfo() -> Vec<String> {
     std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().map(String::from).collect()
 }
 
-/// Every cgroup directory under a `knocker` parent in any hierarchy.
+/// Every cgroup directory under a `knocker` parent in any hierarchy (a container has one in each).
 pub fn knocker_cgroups() -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let roots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu"];
+    let mut roots = vec![PathBuf::from("/sys/fs/cgroup")];
+    for e in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            roots.push(e.path());
+        }
+    }
     for r in roots {
-        if let Ok(entries) = std::fs::read_dir(Path::new(r).join("knocker")) {
+        if let Ok(entries) = std::fs::read_dir(r.join("knocker")) {
             for e in entries.flatten() {
                 if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
                     found.push(e.path());

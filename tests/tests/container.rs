@@ -175,10 +175,22 @@ fn limits_that_cannot_be_applied_fail_before_anything_starts() {
     );
     let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script]));
     assert_eq!(out.code, 125, "{out:?}");
-    assert!(out.stderr.starts_with("launcher: ") && out.stderr.contains("/sys/fs/cgroup/memory"), "{out:?}");
+    assert!(out.stderr.starts_with("launcher: ") && out.stderr.contains("/sys/fs/cgroup"), "{out:?}");
     assert!(!copy.path().join("started").exists());
+    // Only a devices hierarchy (another view of the host's, in this private mount namespace).
+    let devices_only = script.replace(
+        "mount -t tmpfs none /sys/fs/cgroup && ",
+        "mount -t tmpfs none /sys/fs/cgroup && mkdir /sys/fs/cgroup/devices && mount -t cgroup -o devices none /sys/fs/cgroup/devices && ",
+    );
+    let out = run(Command::new("unshare").args(["-m", "sh", "-c", &devices_only]));
+    assert_eq!(out.code, 125, "{out:?}");
+    assert!(out.stderr.contains("cannot apply --memory: the host has no memory cgroup controller"), "{out:?}");
+    assert!(!copy.path().join("started").exists());
+    // Without limits too: with no cgroup there is nothing to confine the container's devices.
     let out = run(Command::new("unshare").args(["-m", "sh", "-c", &script.replace("--memory 32M ", "")]));
-    assert_eq!(out.code, 0, "without limits the container runs anyway: {out:?}");
+    assert_eq!(out.code, 125, "{out:?}");
+    assert!(out.stderr.contains("cannot confine the container's devices"), "{out:?}");
+    assert!(!copy.path().join("started").exists());
 }
 
 #[test]

@@ -89,7 +89,8 @@ fn only_stdio_crosses_into_the_container_not_even_a_callers_leaked_descriptor() 
 #[test]
 fn the_working_directory_is_inside_the_root() {
     let _g = shared();
-    let out = container(&[], "pwd; readlink /proc/1/cwd; readlink /proc/$$/cwd");
+    // PID 1 is not dumpable: its cwd is visible only with CAP_SYS_PTRACE.
+    let out = container(&["--cap-add", "SYS_PTRACE"], "pwd; readlink /proc/1/cwd; readlink /proc/$$/cwd");
     assert_eq!(out.stdout, "/\n/\n/\n", "{out:?}");
 }
 
@@ -142,7 +143,11 @@ fn a_symlinked_mount_destination_cannot_create_anything_on_the_host() {
 fn the_init_binary_on_the_host_cannot_be_modified_from_inside() {
     let _g = shared();
     let before = std::fs::read(bin("init")).unwrap();
-    let out = container(&[], "readlink /proc/1/exe; { echo x > /proc/1/exe; } 2>&1; echo rc=$?; cat /proc/1/exe | wc -c");
+    // Without CAP_SYS_PTRACE, /proc/1/exe is out of reach altogether (PID 1 is not dumpable).
+    let out = container(&[], "{ echo x > /proc/1/exe; } 2>&1; echo rc=$?");
+    assert_eq!(out.stdout, "/bin/sh: can't create /proc/1/exe: Permission denied\nrc=1\n", "{out:?}");
+    // With it, the init is a sealed memfd: not writable either.
+    let out = container(&["--cap-add", "SYS_PTRACE"], "readlink /proc/1/exe; { echo x > /proc/1/exe; } 2>&1; echo rc=$?; cat /proc/1/exe | wc -c");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("/memfd:knocker-init"), "{lines:?}");
     assert!(lines[1].contains("Text file busy") || lines[1].contains("not permitted"), "{lines:?}");
@@ -176,7 +181,8 @@ fn the_default_seccomp_filter_refuses_what_docker_refuses() {
 
 #[test]
 fn the_launcher_is_not_dumpable_while_it_runs() {
-    let _g = shared();
+    // Exclusive: the aborted launcher leaves its cgroup, swept (and said) by the next launcher.
+    let _g = exclusive();
     // A non-dumpable process leaves no core dump. With core dumps allowed, SIGABRT dumps the
     // core of an ordinary process (the control) but not the launcher's.
     let dir = Scratch::new("core");
@@ -198,4 +204,6 @@ fn the_launcher_is_not_dumpable_while_it_runs() {
     assert!(aborted_with_core(Command::new("sleep").arg("1240"), &["sleep", "1240"]), "no core dumps here: the check cannot work");
     assert!(!aborted_with_core(launcher(&[], &rootfs()).args(["sleep", "1236"]), &["sleep", "1236"]), "the launcher is dumpable");
     assert!(eventually(std::time::Duration::from_secs(2), || pids_running(&["sleep", "1236"]).is_empty()));
+    let out = container(&[], "true");
+    assert!(out.stderr.contains("removed the cgroup"), "{out:?}");
 }

@@ -90,4 +90,47 @@ touch /knocker-box-only
 contains chroot_escape_closed_in_fallback "refused EPERM" "$(launcher "$R" /probe escape /knocker-box-only)"
 expect no_mounts_left "$(wc -l < /proc/self/mountinfo)" "$(launcher "$R" true; wc -l < /proc/self/mountinfo)"
 
+# --- containment on cgroup v2: the device program, the default pids limit, the stale sweep -----
+# The box has a virtio disk; its modules come with the test image, in load order.
+for m in /lib/knocker-test/*.ko; do insmod "$m" || fail "insmod_$(basename $m)" "insmod failed"; done
+i=0; while [ ! -e /sys/block/vda/dev ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+dev=$(cat /sys/block/vda/dev 2>/dev/null); maj=${dev%:*}; min=${dev#*:}
+[ -b /dev/vda ] || mknod /dev/vda b "$maj" "$min"
+expect box_reads_its_disk KNOCKER-DISK "$(head -c 12 /dev/vda)"
+EPERM="refused EPERM (Operation not permitted)"
+EACCES="refused EACCES (Permission denied)"
+# The control is the box itself (above); inside, the same node opens nothing: the rootfs is
+# nodev, and on a tmpfs that is not (CAP_SYS_ADMIN mounts one) the BPF device program refuses.
+expect container_disk_node_in_rootfs_refused "$EACCES" "$(launcher "$R" /probe node /tmp/d b "$maj" "$min")"
+expect container_disk_node_in_dev_refused_with_ro "$EACCES" "$(launcher --ro "$R" /probe node /dev/d b "$maj" "$min")"
+expect container_disk_refused_by_the_device_program "$EPERM" \
+    "$(launcher --cap-add SYS_ADMIN "$R" sh -c "mount -t tmpfs x /mnt && /probe node /mnt/d b $maj $min")"
+expect device_program_refuses_kmsg "$EPERM" "$(launcher --cap-add SYS_ADMIN "$R" sh -c 'mount -t tmpfs x /mnt && /probe node /mnt/k c 1 11')"
+expect device_program_allows_null "opened" "$(launcher --cap-add SYS_ADMIN "$R" sh -c 'mount -t tmpfs x /mnt && /probe node /mnt/n c 1 3')"
+expect device_option_reads "opened" "$(launcher --device /dev/vda:/dev/disk:r "$R" /probe open /dev/disk r)"
+expect device_option_only_reads "$EPERM" "$(launcher --device /dev/vda:/dev/disk:r "$R" /probe open /dev/disk rw)"
+expect disk_unchanged KNOCKER-DISK "$(head -c 12 /dev/vda)"
+
+# Every container gets a cgroup with a pids limit: 15% of the kernel's, at least 64.
+t=$(cat /proc/sys/kernel/threads-max); p=$(cat /proc/sys/kernel/pid_max); [ "$p" -lt "$t" ] && t=$p
+want=$((t * 15 / 100)); [ "$want" -lt 64 ] && want=64
+launcher --name pidsdefault "$R" sleep 2 &
+sleep 1
+expect default_pids_limit "$want" "$(cat /sys/fs/cgroup/knocker/pidsdefault/pids.max 2>/dev/null)"
+wait
+
+# A PID 1 that cleared its parent-death signal outlives its SIGKILLed launcher (the control);
+# the next launcher kills it with cgroup.kill and removes its cgroup.
+launcher --no-init --name orphan "$R" /probe nopdeath > /tmp/orphan &
+lpid=$!
+i=0; while ! grep -q ready /tmp/orphan && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL $lpid; wait $lpid 2>/dev/null
+sleep 0.3
+expect orphan_outlives_its_launcher 1 "$(grep -l '^/probe' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"
+contains stale_container_killed_by_next_launcher "removed the cgroup knocker/orphan" "$(launcher "$R" true 2>&1)"
+sleep 0.3
+expect orphan_gone 0 "$(grep -l '^/probe' /proc/[0-9]*/cmdline 2>/dev/null | wc -l)"
+expect orphan_cgroup_gone "" "$(ls -d /sys/fs/cgroup/knocker/orphan 2>/dev/null)"
+expect no_cgroup_left_at_the_end "" "$(no_cgroups_left)"
+
 echo "KNOCKER-TEST END $PASSED $FAILED"

@@ -52,7 +52,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// The gzip'd image; `extra` are (path, mode, contents) files added on top (a job, tests).
 pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>, String> {
-    crate::rootfs::make_busybox(&crate::rootfs::default_dir())?;
+    crate::rootfs::make_busybox(&crate::rootfs::default_dir()?)?;
     let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
     let init = read(&built.init())?;
     let launcher = read(&built.launcher())?;
@@ -63,7 +63,12 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
     for d in ["dev", "proc", "sys", "run", "tmp", "root", "etc", "bin", "sbin", "usr", "usr/bin", "usr/sbin", "usr/libexec",
         "usr/libexec/knocker", "var", "var/lib", "var/lib/knocker"]
     {
-        c.dir(d, if d == "tmp" { 0o1777 } else { 0o755 });
+        // Only root may enter the folder of the container rootfs (see xtask/src/rootfs.rs).
+        c.dir(d, match d {
+            "tmp" => 0o1777,
+            "var/lib/knocker" => 0o700,
+            _ => 0o755,
+        });
     }
     // With a console node the kernel opens it as init's stdin, stdout and stderr.
     c.char_device("dev/console", 0o600, 5, 1);
@@ -89,6 +94,13 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
         c.symlink(&format!("{inner}/{applet}"), "/bin/busybox");
     }
     for (path, mode, data) in extra {
+        // The kernel's unpacker makes no missing parent directory: add those not made above.
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            if parent.starts_with("lib") {
+                c.dir("lib", 0o755);
+                c.dir(parent, 0o755);
+            }
+        }
         c.file(path, *mode, data);
     }
     gzip(&c.finish())

@@ -20,7 +20,8 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
   build                   build launcher and init (static, stripped) into target/knocker/
-  rootfs [DIR] [--debian] make a rootfs (default target/rootfs; busybox, or Debian with --debian)
+  rootfs [DIR] [--debian] make a rootfs (default target/containers/busybox, or
+                          target/containers/debian with --debian; the folder is 0700)
   run [-- COMMAND...]     build, make the rootfs if missing, run a container
   test                    build, make the rootfs, run every test (unit and end to end, as root)
   install [--prefix DIR]  install DIR/bin/launcher and DIR/libexec/knocker/init (default /usr/local)

@@ -2,14 +2,26 @@
 //! busybox-static (a static /bin/busybox plus its applet links, empty /proc /sys /dev /tmp,
 //! /etc/passwd and /etc/group with root), or with --debian a real Debian bookworm from
 //! debootstrap (minbase), reused when it already exists.
+//!
+//! Both live in `target/containers/`, a directory only root may enter (0700): a container's
+//! root can plant setuid-root programs and device nodes in its rootfs, and no other user of
+//! the host must be able to reach them (the launcher warns when a rootfs is reachable).
 
 use crate::util::{checked, ensure_packages, is_root, output, root, target_dir};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub fn default_dir() -> PathBuf {
-    target_dir().join("rootfs")
+/// `target/containers`, created 0700 (and made 0700 if it is not).
+pub fn private_dir() -> Result<PathBuf, String> {
+    let dir = target_dir().join("containers");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| format!("cannot chmod {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+pub fn default_dir() -> Result<PathBuf, String> {
+    Ok(private_dir()?.join("busybox"))
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -23,10 +35,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     if debian {
-        let dir = dir.unwrap_or_else(|| target_dir().join("rootfs-debian"));
+        let dir = match dir {
+            Some(d) => d,
+            None => private_dir()?.join("debian"),
+        };
+        warn_if_reachable(&dir);
         return make_debian(&dir);
     }
-    let dir = dir.unwrap_or_else(default_dir);
+    let dir = match dir {
+        Some(d) => d,
+        None => default_dir()?,
+    };
+    warn_if_reachable(&dir);
     make_busybox(&dir)?;
     println!("rootfs ready: {}", dir.display());
     Ok(())
@@ -34,9 +54,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// The busybox rootfs at `dir`; rebuilt only when missing or when busybox changed.
 pub fn ensure_default() -> Result<PathBuf, String> {
-    let dir = default_dir();
+    let dir = default_dir()?;
     make_busybox(&dir)?;
     Ok(dir)
+}
+
+/// A rootfs at a place of the user's choosing: say so when other users could reach it.
+fn warn_if_reachable(dir: &Path) {
+    let parent = std::fs::canonicalize(dir.parent().unwrap_or(Path::new("/"))).unwrap_or_default();
+    let closed = parent.ancestors().any(|a| std::fs::metadata(a).is_ok_and(|m| m.permissions().mode() & 0o001 == 0));
+    if !closed {
+        eprintln!(
+            "xtask: note: other users of this host can reach {}; keep a rootfs in a directory only root may enter (chmod 700 {})",
+            dir.display(),
+            parent.display()
+        );
+    }
 }
 
 const BUSYBOX: &str = "/bin/busybox";

@@ -1,5 +1,5 @@
 //! `cargo xtask run [-- COMMAND...]`: build, make the default rootfs if missing, and run
-//! `target/knocker/launcher target/rootfs COMMAND`. Without a command: an interactive /bin/sh
+//! `target/knocker/launcher target/containers/busybox COMMAND`. Without a command: an interactive /bin/sh
 //! when stdin is a terminal, else a short demo of what the container sees.
 
 use crate::{build, rootfs, util};

@@ -9,18 +9,35 @@ use crate::build::{self, Built};
 use crate::image;
 use crate::util::{checked, ensure_packages, output, target_dir};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub const APPEND: &str = "console=ttyS0 panic=-1 quiet";
 
-/// target/vm/vmlinuz, fetched and unpacked on first use.
+/// The modules a virtio disk needs, in load order (the cloud kernel builds them as modules).
+pub const DISK_MODULES: [&str; 6] = [
+    "drivers/virtio/virtio.ko",
+    "drivers/virtio/virtio_ring.ko",
+    "drivers/virtio/virtio_pci_modern_dev.ko",
+    "drivers/virtio/virtio_pci_legacy_dev.ko",
+    "drivers/virtio/virtio_pci.ko",
+    "drivers/block/virtio_blk.ko",
+];
+
+/// target/vm/modules: [`DISK_MODULES`] from the same kernel package as the kernel.
+pub fn modules_dir() -> PathBuf {
+    target_dir().join("vm/modules")
+}
+
+/// target/vm/vmlinuz (and the disk modules beside it), fetched and unpacked on first use.
 pub fn kernel() -> Result<PathBuf, String> {
     let dir = target_dir().join("vm");
     let vmlinuz = dir.join("vmlinuz");
-    if vmlinuz.exists() {
+    let modules = modules_dir();
+    let have_modules = DISK_MODULES.iter().all(|m| modules.join(Path::new(m).file_name().unwrap()).exists());
+    if vmlinuz.exists() && have_modules {
         return Ok(vmlinuz);
     }
     let depends = output(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
@@ -49,12 +66,35 @@ pub fn kernel() -> Result<PathBuf, String> {
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
         .ok_or("the kernel package holds no /boot/vmlinuz-*")?;
     std::fs::copy(&image, &vmlinuz).map_err(|e| e.to_string())?;
+    let lib = std::fs::read_dir(unpacked.join("lib/modules"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .next()
+        .ok_or("the kernel package holds no /lib/modules/*")?
+        .path()
+        .join("kernel");
+    std::fs::create_dir_all(&modules).map_err(|e| e.to_string())?;
+    for m in DISK_MODULES {
+        let to = modules.join(Path::new(m).file_name().unwrap());
+        std::fs::copy(lib.join(m), &to).map_err(|e| format!("{m}: {e} (is it built into this kernel?)"))?;
+    }
     let _ = std::fs::remove_dir_all(&dl);
     let _ = std::fs::remove_dir_all(&unpacked);
     Ok(vmlinuz)
 }
 
-pub fn qemu(initrd: &PathBuf, may_reboot: bool) -> Result<Command, String> {
+/// target/vm/disk.img: a small raw disk whose first bytes are [`DISK_MARK`].
+pub fn disk() -> Result<PathBuf, String> {
+    let path = target_dir().join("vm/disk.img");
+    let mut data = vec![0u8; 1 << 20];
+    data[..DISK_MARK.len()].copy_from_slice(DISK_MARK.as_bytes());
+    std::fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+pub const DISK_MARK: &str = "KNOCKER-DISK";
+
+pub fn qemu(initrd: &PathBuf, may_reboot: bool, disk: Option<&Path>) -> Result<Command, String> {
     ensure_packages(&["qemu-system-x86"], "the virtual box")?;
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-accel", "tcg", "-m", "512", "-nographic"])
@@ -65,6 +105,9 @@ pub fn qemu(initrd: &PathBuf, may_reboot: bool) -> Result<Command, String> {
         .args(["-append", APPEND]);
     if !may_reboot {
         cmd.arg("-no-reboot");
+    }
+    if let Some(d) = disk {
+        cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio", d.display()));
     }
     Ok(cmd)
 }
@@ -86,7 +129,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let path = target_dir().join("vm/run.cpio.gz");
     image::write(&path, &image::image(&built, &extra)?)?;
     eprintln!("xtask: booting the box (qemu TCG; Ctrl-A X quits qemu)");
-    let status = qemu(&path, false)?.status().map_err(|e| format!("cannot run qemu: {e}"))?;
+    let status = qemu(&path, false, None)?.status().map_err(|e| format!("cannot run qemu: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("qemu ended with {status}")) }
 }
 
@@ -111,9 +154,9 @@ impl Boot {
 
 /// Boots `initrd`; stops the guest after `limit`, or as soon as `enough` says the log has
 /// what the caller waits for.
-pub fn boot(initrd: &PathBuf, may_reboot: bool, limit: Duration, enough: impl Fn(&[String]) -> bool) -> Result<Boot, String> {
+pub fn boot(initrd: &PathBuf, may_reboot: bool, disk: Option<&Path>, limit: Duration, enough: impl Fn(&[String]) -> bool) -> Result<Boot, String> {
     let start = Instant::now();
-    let mut child = qemu(initrd, may_reboot)?
+    let mut child = qemu(initrd, may_reboot, disk)?
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

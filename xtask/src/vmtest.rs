@@ -28,14 +28,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
     // 1. The guest tests, then power-off when the job ends.
     let plain = image::image(&built, &[])?;
-    let tests = image::image(&built, &[
+    // The guest tests get a disk (the box may open it, its containers may not) and the modules
+    // the cloud kernel needs for it, in /lib/knocker-test in load order.
+    let mut extra = vec![
         ("etc/job".into(), 0o755, guest),
         (format!("{}/probe", image::ROOTFS.trim_start_matches('/')), 0o755, probe),
-    ])?;
+    ];
+    for (i, m) in vm::DISK_MODULES.iter().enumerate() {
+        let name = std::path::Path::new(m).file_name().unwrap();
+        let data = std::fs::read(vm::modules_dir().join(name)).map_err(|e| format!("{m}: {e}"))?;
+        extra.push((format!("lib/knocker-test/{i}-{}", name.to_string_lossy()), 0o644, data));
+    }
+    let tests = image::image(&built, &extra)?;
+    let disk = vm::disk()?;
     let path = dir.join("test.cpio.gz");
     image::write(&path, &tests)?;
     eprintln!("xtask: vm-test boot 1/3: the guest tests (image {} bytes)", group(plain.len()));
-    let b = vm::boot(&path, false, Duration::from_secs(300), |_| false)?;
+    let b = vm::boot(&path, false, Some(&disk), Duration::from_secs(300), |_| false)?;
     let (mut passed, mut failed) = (0, 0);
     for line in &b.log {
         if let Some(name) = line.strip_prefix("KNOCKER-TEST PASS ") {
@@ -85,7 +94,7 @@ fn boot_with(
     let path = dir.join(format!("{tag}.cpio.gz"));
     image::write(&path, &image::image(built, &[("etc/job".into(), 0o755, job)])?)?;
     eprintln!("xtask: vm-test boot: {tag}");
-    vm::boot(&path, may_reboot, Duration::from_secs(120), enough)
+    vm::boot(&path, may_reboot, None, Duration::from_secs(120), enough)
 }
 
 fn exited_cleanly(b: &Boot) -> bool {

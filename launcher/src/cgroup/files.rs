@@ -1,7 +1,7 @@
-//! Reading and writing cgroup control files, and taking a cgroup down.
+//! Reading cgroup control files, and taking a cgroup down: killing what is in it, removing it.
 
-use super::{Dir, Kind, Path};
-use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
+use super::{Dirs, FREEZER, Kind, Path};
+use linker::sys::fs;
 use linker::sys::{process, signal, time, Errno};
 use linker::Text;
 use linker::text::decimal_value;
@@ -36,74 +36,118 @@ fn pid_of(name: &[u8]) -> Option<i32> {
     decimal_value(name).filter(|&n| n <= i32::MAX as u64).map(|n| n as i32)
 }
 
-/// Removes leftovers of launchers that died without cleaning up (SIGKILL): directories named
-/// after a pid that no longer exists. `rmdir` refuses a cgroup that still has processes or
-/// children, so a live container is never touched; a named (`--name`) group is left alone.
-pub fn sweep_stale(parent: &Path) {
-    let mut p = parent.clone();
-    let Ok(c) = p.as_cstr() else { return };
-    let Ok(dir) = fs::open(c, O_RDONLY | O_DIRECTORY) else { return };
-    let mut buf = [0u8; 2048];
-    while let Ok(n @ 1..) = fs::getdents64(dir.raw(), &mut buf) {
-        for (_, name) in fs::dirents(&buf[..n]) {
-            let Some(pid) = pid_of(name) else { continue };
-            if process::kill(pid, 0) != Err(Errno::ESRCH) {
-                continue;
-            }
-            let mut stale = parent.clone();
-            stale.push("/").bytes(name);
-            if let Ok(s) = stale.as_cstr() {
-                let _ = fs::unlinkat(dir.raw(), s, fs::AT_REMOVEDIR);
-            }
-        }
-    }
-}
-
-/// SIGKILLs every process listed in `cgroup.procs`; returns how many it found.
-fn kill_listed(dir: &Path) -> usize {
+/// Calls `f` with each pid listed in `dir/cgroup.procs` (the first 4 KiB of it).
+fn for_each_listed(dir: &Path, mut f: impl FnMut(i32)) {
     let mut p = dir.clone();
     p.push("/cgroup.procs");
     let mut buf = [0u8; 4096];
-    let Ok(c) = p.as_cstr() else { return 0 };
-    let Ok(n) = fs::read_file(c, &mut buf) else { return 0 };
-    let mut found = 0;
-    for line in buf[..n].split(|&c| c == b'\n') {
-        if let Some(pid) = pid_of(line) {
-            let _ = process::kill(pid, signal::SIGKILL);
-            found += 1;
-        }
+    let Ok(c) = p.as_cstr() else { return };
+    let Ok(n) = fs::read_file(c, &mut buf) else { return };
+    buf[..n].split(|&c| c == b'\n').filter_map(pid_of).for_each(&mut f);
+}
+
+fn count_listed(dir: &Path) -> usize {
+    let mut n = 0;
+    for_each_listed(dir, |_| n += 1);
+    n
+}
+
+/// SIGKILLs every process listed in `cgroup.procs`.
+fn kill_listed(dir: &Path) {
+    for_each_listed(dir, |pid| {
+        let _ = process::kill(pid, signal::SIGKILL);
+    });
+}
+
+/// Kills every process in the group without its cooperation: `cgroup.kill` on cgroup2 (5.14+);
+/// on v1 the freezer first, if the group has one, so nothing can fork while the list is
+/// read and killed, then SIGKILL to each listed process, then thaw (a frozen process dies
+/// only once thawed). Returns how many processes were in the group.
+pub fn kill_all(dirs: &Dirs) -> usize {
+    let found = dirs.get(0).map_or(0, |d| count_listed(&d.path));
+    kill_v2(dirs);
+    let freezer = dirs.iter().find(|d| d.has(FREEZER));
+    if let Some(f) = freezer {
+        set_freezer(&f.path, b"FROZEN");
+    }
+    for d in dirs.iter().filter(|d| d.kind != Kind::V2) {
+        kill_listed(&d.path);
+    }
+    if let Some(f) = freezer {
+        set_freezer(&f.path, b"THAWED");
     }
     found
 }
 
-/// Kills what is left in `dir` (cgroup.kill on cgroup2, else one by one) and removes it.
-/// A cgroup stays busy for a moment while its last processes finish dying: retry for up to 2 s.
-pub fn empty_and_remove(dir: &Dir) {
-    if dir.kind == Kind::V2 {
-        let mut kill = dir.path.clone();
+/// `cgroup.kill` in every cgroup2 directory: the kernel kills everything inside, forks included.
+fn kill_v2(dirs: &Dirs) {
+    for d in dirs.iter().filter(|d| d.kind == Kind::V2) {
+        let mut kill = d.path.clone();
         kill.push("/cgroup.kill");
         if let Ok(k) = kill.as_cstr() {
             let _ = fs::write_file(k, b"1");
         }
     }
-    let mut path = dir.path.clone();
-    let Ok(p) = path.as_cstr() else { return };
-    let mut last = Errno::EBUSY;
-    for _ in 0..2000 {
-        match fs::rmdir(p) {
-            Ok(()) | Err(Errno::ENOENT) => return,
-            Err(Errno::EBUSY) => {
-                kill_listed(&dir.path);
+}
+
+/// Writes `freezer.state` and waits (up to a second) until the kernel reports it reached.
+fn set_freezer(dir: &Path, state: &[u8]) {
+    let mut p = dir.clone();
+    p.push("/freezer.state");
+    let Ok(c) = p.as_cstr() else { return };
+    if fs::write_file(c, state).is_err() {
+        return;
+    }
+    let mut buf = [0u8; 32];
+    for _ in 0..1000 {
+        match fs::read_file(c, &mut buf) {
+            Ok(n) if buf[..n].trim_ascii() == state => return,
+            Ok(_) => {
                 let _ = time::sleep_ms(1);
             }
-            Err(e) => {
-                last = e;
-                break;
-            }
+            Err(_) => return,
         }
     }
-    // Something is left on the host after all: say so (the next run's sweep may remove it).
-    crate::error::Error::sys("cannot remove cgroup", last).on(&dir.path).report();
+}
+
+/// Kills what is left in the group and removes its directories. A cgroup stays busy for a
+/// moment while its last processes finish dying: retry for up to 2 s.
+pub fn kill_and_remove(dirs: &Dirs) {
+    // Normally nothing is left (PID 1's exit took its whole PID namespace): cgroup.kill is one
+    // write, and v1 groups are only searched when rmdir finds them busy.
+    kill_v2(dirs);
+    let mut killed_all = false;
+    for dir in dirs.iter() {
+        let mut path = dir.path.clone();
+        let Ok(p) = path.as_cstr() else { continue };
+        let mut last = Errno::EBUSY;
+        let mut removed = false;
+        for _ in 0..2000 {
+            match fs::rmdir(p) {
+                Ok(()) | Err(Errno::ENOENT) => {
+                    removed = true;
+                    break;
+                }
+                Err(Errno::EBUSY) => {
+                    if !killed_all {
+                        kill_all(dirs);
+                        killed_all = true;
+                    } else {
+                        kill_listed(&dir.path);
+                    }
+                    let _ = time::sleep_ms(1);
+                }
+                Err(e) => {
+                    last = e;
+                    break;
+                }
+            }
+        }
+        if !removed {
+            // Something is left on the host after all: say so (the next run's sweep removes it).
+            crate::error::Error::sys("cannot remove cgroup", last).on(&dir.path).report();
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,109 +1,164 @@
-//! The container's own cgroup: created and limited before the child exists, entered by the
-//! child before its first instruction (cgroup v2: `clone3(CLONE_INTO_CGROUP)`) or before it is
-//! released (v1: the parent writes its pid while it waits on the sync channel), emptied and
-//! removed afterwards.
+//! The container's own cgroup: every container gets one, in every hierarchy the host has,
+//! limits or not. It carries the device allow list ([`devices`]) and the default pids limit,
+//! makes the container's cgroup namespace start below the host's roots (so a `cgroup` mount
+//! inside shows no `release_agent`), and is how a container is found and killed as a whole.
 //!
-//! Layouts this handles (`statfs` of /sys/fs/cgroup tells them apart):
-//! - unified (cgroup2 at /sys/fs/cgroup): one directory `knocker/<name>` holds the limits;
-//! - v1 or hybrid (a tmpfs of per-controller cgroup mounts, maybe with an empty cgroup2 at
-//!   /sys/fs/cgroup/unified): one `knocker/<name>` per limited controller, plus one in the
-//!   unified tree, when present, for placement and `cgroup.kill`.
+//! Created and limited before the child exists, entered by the child before its first
+//! instruction (cgroup v2: `clone3(CLONE_INTO_CGROUP)`; v1: the parent writes its pid while
+//! it waits on the sync channel), emptied and removed afterwards.
+//!
+//! Layouts (`statfs` tells them apart):
+//! - unified (cgroup2 at /sys/fs/cgroup): one directory `knocker/<name>` holds the limits,
+//!   and a BPF program attached to it the device rules;
+//! - v1 or hybrid (a tmpfs of per-controller cgroup mounts, maybe with a cgroup2 at
+//!   /sys/fs/cgroup/unified): `knocker/<name>` in every mounted hierarchy — limits where the
+//!   controller is, device rules in `devices` — plus one in the unified tree when present
+//!   (placement and `cgroup.kill`).
+//!
+//! Which groups are alive is kept by a lock ([`stale`]): a group whose launcher died is
+//! swept — its processes killed, its directories removed — by the next launcher.
 
+pub mod devices;
 mod files;
+mod stale;
 mod v1;
 mod v2;
 
 pub use files::format_size;
 
 use crate::error::{Context, Error, Result};
-use crate::spec::Spec;
-use linker::sys::fs::{self, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC};
-use linker::{Fd, Text};
+use crate::spec::{Limits, Spec};
+use linker::sys::fs::{self, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC, O_DIRECTORY, O_RDONLY};
+use linker::{Fd, List, Text, say};
 
 pub type Path = Text<160>;
 
-/// One directory of ours in one hierarchy.
+/// Controllers of a v1 hierarchy, from its directory name (`cpu,cpuacct`, `memory`, …).
+pub const MEMORY: u8 = 1;
+pub const PIDS: u8 = 2;
+pub const CPU: u8 = 4;
+pub const DEVICES: u8 = 8;
+pub const FREEZER: u8 = 16;
+pub const CPUSET: u8 = 32;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Kind {
+    /// A cgroup2 directory: limits and devices (on a unified host), placement, `cgroup.kill`.
+    #[default]
+    V2,
+    /// A directory in a v1 hierarchy with these controllers.
+    V1(u8),
+}
+
+/// A hierarchy (its mount point) or one directory of ours in it.
+#[derive(Clone, Copy, Default)]
 pub struct Dir {
     pub path: Path,
     pub kind: Kind,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Kind {
-    /// A cgroup2 directory: limits (on a unified host), placement and `cgroup.kill`.
-    V2,
-    V1Memory,
-    V1Pids,
-    V1Cpu,
+impl Dir {
+    fn has(&self, controller: u8) -> bool {
+        matches!(self.kind, Kind::V1(c) if c & controller != 0)
+    }
+}
+
+pub const MAX_HIERARCHIES: usize = 20;
+pub type Dirs = List<Dir, MAX_HIERARCHIES>;
+
+/// Every cgroup hierarchy mounted under /sys/fs/cgroup: the one cgroup2 root on a unified
+/// host; on a v1 host each directory that is a v1 mount (symlinks such as `cpu` →
+/// `cpu,cpuacct` are skipped) and the hybrid's `unified` cgroup2, when there.
+pub fn hierarchies() -> Dirs {
+    let mut found = Dirs::new();
+    match fs::statfs_type(c"/sys/fs/cgroup") {
+        Ok(CGROUP2_SUPER_MAGIC) => {
+            let mut path = Path::new();
+            path.push("/sys/fs/cgroup");
+            let _ = found.push(Dir { path, kind: Kind::V2 });
+        }
+        Ok(_) => {
+            let Ok(dir) = fs::open(c"/sys/fs/cgroup", O_RDONLY | O_DIRECTORY) else { return found };
+            let mut buf = [0u8; 2048];
+            while let Ok(n @ 1..) = fs::getdents64(dir.raw(), &mut buf) {
+                for (kind, name) in fs::dirents(&buf[..n]) {
+                    if kind != DT_DIR || name.first() == Some(&b'.') {
+                        continue;
+                    }
+                    let mut path = Path::new();
+                    path.push("/sys/fs/cgroup/").bytes(name);
+                    let Ok(p) = path.as_cstr() else { continue };
+                    let kind = match fs::statfs_type(p) {
+                        Ok(CGROUP_SUPER_MAGIC) => Kind::V1(controllers(name)),
+                        Ok(CGROUP2_SUPER_MAGIC) => Kind::V2,
+                        _ => continue,
+                    };
+                    let _ = found.push(Dir { path, kind });
+                }
+            }
+        }
+        Err(_) => {}
+    }
+    found
+}
+
+const DT_DIR: u8 = 4;
+
+/// `cpu,cpuacct` → CPU; `memory` → MEMORY; `name=systemd` → none of ours.
+pub fn controllers(name: &[u8]) -> u8 {
+    name.split(|&c| c == b',')
+        .map(|c| match c {
+            b"memory" => MEMORY,
+            b"pids" => PIDS,
+            b"cpu" => CPU,
+            b"devices" => DEVICES,
+            b"freezer" => FREEZER,
+            b"cpuset" => CPUSET,
+            _ => 0,
+        })
+        .fold(0, |a, b| a | b)
 }
 
 pub struct Cgroup {
-    list: [Option<Dir>; 4],
+    dirs: Dirs,
     /// Open cgroup2 directory for `CLONE_INTO_CGROUP`.
     v2_fd: Option<Fd>,
     memory_limit: Option<u64>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Layout {
-    Unified,
-    Legacy { unified_too: bool },
-    Missing,
-}
-
-pub fn detect() -> Layout {
-    match fs::statfs_type(c"/sys/fs/cgroup") {
-        Ok(CGROUP2_SUPER_MAGIC) => Layout::Unified,
-        Ok(_) => Layout::Legacy { unified_too: fs::statfs_type(c"/sys/fs/cgroup/unified") == Ok(CGROUP2_SUPER_MAGIC) },
-        Err(_) => Layout::Missing,
-    }
-}
-
-/// Whether a v1 controller hierarchy is mounted at /sys/fs/cgroup/<controller>.
-fn v1_mounted(path: &core::ffi::CStr) -> bool {
-    fs::statfs_type(path) == Ok(CGROUP_SUPER_MAGIC)
+    /// Held while the container lives: tells other launchers this group is not stale.
+    _alive: stale::Lock,
 }
 
 impl Cgroup {
-    /// Creates the cgroup and writes the limits. `Ok(None)`: no limits were asked and the host
-    /// offers no cgroup to use (the caller says so under -v).
-    pub fn create(spec: &Spec, name: &[u8]) -> Result<Option<Cgroup>> {
-        let limits = spec.limits;
-        let mut cg = Cgroup { list: [None, None, None, None], v2_fd: None, memory_limit: limits.memory };
-        let result = match detect() {
-            Layout::Unified => v2::create(&mut cg, c"/sys/fs/cgroup", name, &limits),
-            Layout::Legacy { unified_too } => {
-                if unified_too {
-                    let placed = v2::create(&mut cg, c"/sys/fs/cgroup/unified", name, &Default::default());
-                    if let Err(e) = placed {
-                        // Placement alone is a convenience on a v1 host; limits come from v1.
-                        if spec.verbose {
-                            e.report();
-                        }
-                    }
-                }
-                v1::create(&mut cg, name, &limits)
-            }
-            Layout::Missing if limits.any() => {
-                Err(Error::new("cannot apply limits: no cgroup file system at").on("/sys/fs/cgroup"))
-            }
-            Layout::Missing => Ok(()),
-        };
-        result?;
-        if cg.list.iter().all(Option::is_none) {
-            return Ok(None);
+    /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
+    pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
+        let alive = stale::Lock::take(name)?;
+        let all = hierarchies();
+        if all.is_empty() {
+            return Err(Error::new("no cgroup file system at /sys/fs/cgroup: cannot confine the container's devices")
+                .hint("mount cgroup2 there: mount -t cgroup2 none /sys/fs/cgroup"));
         }
-        Ok(Some(cg))
+        stale::sweep(&all, name);
+        let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, memory_limit: spec.limits.memory, _alive: alive };
+        let limits = usable_limits(&all, &spec.limits, spec.verbose)?;
+        let devices = spec.devices.as_slice();
+        let v1_devices = all.iter().any(|h| h.has(DEVICES));
+        for h in all.as_slice() {
+            match h.kind {
+                Kind::V1(_) => v1::create(&mut cg, h, name, &limits, devices)?,
+                // The unified tree of a hybrid host carries no limits; it holds device rules
+                // only when there is no v1 devices controller to do it.
+                Kind::V2 if all.len() > 1 => v2::create(&mut cg, h, name, &Limits::default(), (!v1_devices).then_some(devices))?,
+                Kind::V2 => v2::create(&mut cg, h, name, &limits, Some(devices))?,
+            }
+        }
+        if !v1_devices && !all.iter().any(|h| h.kind == Kind::V2) {
+            return Err(Error::new("no devices cgroup controller and no cgroup2: cannot confine the container's devices"));
+        }
+        Ok(cg)
     }
 
     fn add(&mut self, path: Path, kind: Kind) {
-        if let Some(slot) = self.list.iter_mut().find(|d| d.is_none()) {
-            *slot = Some(Dir { path, kind });
-        }
-    }
-
-    fn dirs(&self) -> impl Iterator<Item = &Dir> {
-        self.list.iter().flatten()
+        let _ = self.dirs.push(Dir { path, kind });
     }
 
     /// The cgroup2 directory to start the child in, if there is one.
@@ -116,7 +171,7 @@ impl Cgroup {
     pub fn attach(&self, pid: i32, v2_done: bool) -> Result<()> {
         let mut line = Text::<16>::new();
         line.push(pid);
-        for dir in self.dirs() {
+        for dir in self.dirs.iter() {
             if dir.kind == Kind::V2 && v2_done {
                 continue;
             }
@@ -130,9 +185,9 @@ impl Cgroup {
 
     /// Whether the kernel's OOM killer struck inside the container.
     pub fn oom_killed(&self) -> bool {
-        self.dirs().any(|d| match d.kind {
+        self.dirs.iter().any(|d| match d.kind {
             Kind::V2 => files::read_field(&d.path, "/memory.events", b"oom_kill") > Some(0),
-            Kind::V1Memory => files::read_field(&d.path, "/memory.oom_control", b"oom_kill") > Some(0),
+            Kind::V1(_) if d.has(MEMORY) => files::read_field(&d.path, "/memory.oom_control", b"oom_kill") > Some(0),
             _ => false,
         })
     }
@@ -144,16 +199,13 @@ impl Cgroup {
     /// Kills whatever is left inside and removes the directories.
     pub fn destroy(&mut self) {
         self.v2_fd = None;
-        for slot in self.list.iter_mut() {
-            if let Some(dir) = slot.take() {
-                files::empty_and_remove(&dir);
-            }
-        }
+        files::kill_and_remove(&self.dirs);
+        self.dirs = Dirs::new();
     }
 
-    pub fn describe(&self) -> Text<512> {
+    pub fn describe(&self) -> Text<1024> {
         let mut t = Text::new();
-        for (i, d) in self.dirs().enumerate() {
+        for (i, d) in self.dirs.iter().enumerate() {
             if i > 0 {
                 t.push(", ");
             }
@@ -169,24 +221,57 @@ impl Drop for Cgroup {
     }
 }
 
-/// `knocker/<name>` under `root`, creating `knocker` and sweeping stale siblings on the way.
-fn make_dir(root: &core::ffi::CStr, name: &[u8]) -> Result<Path> {
-    let mut parent = Path::new();
-    parent.push(root).push("/knocker");
+/// The limits to write: those the user asked for must be possible (else an error naming the
+/// missing controller); knocker's default pids limit is dropped, said under -v, where the host
+/// has no pids controller.
+fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
+    let v2 = all.iter().find(|h| h.kind == Kind::V2);
+    let has = |controller: u8, name: &str| match (all.len(), v2) {
+        (1, Some(root)) => v2::offers(&root.path, name),
+        _ => all.iter().any(|h| h.has(controller)),
+    };
+    let mut out = *limits;
+    for (wanted, controller, name, what) in [
+        (limits.memory.is_some(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
+        (limits.pids.is_some() && !limits.pids_by_default, PIDS, "pids", "cannot apply --pids: the host has no pids cgroup controller"),
+        (limits.cpu_quota_us.is_some(), CPU, "cpu", "cannot apply --cpus: the host has no cpu cgroup controller"),
+    ] {
+        if wanted && !has(controller, name) {
+            return Err(Error::new(what).hint("is it bound to another cgroup hierarchy, or not built into the kernel?"));
+        }
+    }
+    if limits.pids_by_default && !has(PIDS, "pids") {
+        if verbose {
+            say!(2; "launcher: no pids cgroup controller: the container runs without a pids limit");
+        }
+        out.pids = None;
+    }
+    Ok(out)
+}
+
+/// `knocker/<name>` under the hierarchy `root`, creating `knocker` on the way. A directory of
+/// that name left from before (a launcher that died; this name's lock is ours now) is swept
+/// first.
+fn make_dir(root: &Dir, name: &[u8]) -> Result<Path> {
+    let mut parent = root.path.clone();
+    parent.push("/knocker");
     let p = parent.as_cstr().context("cgroup path too long:")?;
     match fs::mkdir(p, 0o755) {
-        Ok(()) | Err(linker::Errno::EEXIST) => {}
+        Ok(()) => v1::prepare_parent(root, &parent)?,
+        Err(linker::Errno::EEXIST) => {}
         Err(e) => return Err(Error::sys("cannot create cgroup", e).on(&parent)),
     }
-    files::sweep_stale(&parent);
     let mut dir = parent.clone();
     dir.push("/").bytes(name);
     let d = dir.as_cstr().context("cgroup path too long:")?;
     match fs::mkdir(d, 0o755) {
         Ok(()) => Ok(dir),
-        Err(linker::Errno::EEXIST) => Err(Error::new("cgroup already exists:")
-            .on(&dir)
-            .hint("another container with this --name is running, or remove the directory")),
+        Err(linker::Errno::EEXIST) => {
+            stale::remove_leftover(root, name);
+            let d = dir.as_cstr().context("cgroup path too long:")?;
+            fs::mkdir(d, 0o755).context_on("cannot create cgroup", &dir)?;
+            Ok(dir)
+        }
         Err(e) => Err(Error::sys("cannot create cgroup", e).on(&dir)),
     }
 }
@@ -208,5 +293,14 @@ mod tests {
         let mut p = Path::new();
         p.push("/sys/fs/cgroup/memory/knocker/").push("a".repeat(64).as_str()).push("/memory.memsw.limit_in_bytes");
         assert!(p.as_cstr().is_ok());
+    }
+
+    #[test]
+    fn controllers_from_hierarchy_names() {
+        assert_eq!(controllers(b"cpu,cpuacct"), CPU);
+        assert_eq!(controllers(b"memory"), MEMORY);
+        assert_eq!(controllers(b"net_cls,net_prio"), 0);
+        assert_eq!(controllers(b"systemd"), 0);
+        assert_eq!(controllers(b"freezer"), FREEZER);
     }
 }

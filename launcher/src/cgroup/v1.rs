@@ -1,16 +1,23 @@
-//! cgroup v1: every controller is its own hierarchy, so each limit gets its own
-//! `knocker/<name>` directory. The child is moved in by pid while it waits to be released.
+//! cgroup v1: every hierarchy is a tree of its own, so the container gets `knocker/<name>` in
+//! each — the limit of a controller goes where that controller is, the device rules into the
+//! `devices` hierarchy. The child is moved in by pid while it waits to be released.
 
-use super::{Cgroup, Kind, make_dir, v1_mounted, write};
-use crate::error::{Error, Result};
-use crate::spec::{CPU_PERIOD_US, Limits};
+use super::{CPU, CPUSET, Cgroup, DEVICES, Dir, MEMORY, PIDS, Path, devices, make_dir, write};
+use crate::error::{Context, Result};
+use crate::spec::{CPU_PERIOD_US, Device, Limits};
 use linker::Text;
+use linker::sys::fs;
 
-pub fn create(cg: &mut Cgroup, name: &[u8], limits: &Limits) -> Result<()> {
+pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[Device]) -> Result<()> {
+    let dir = make_dir(h, name)?;
+    cg.add(dir.clone(), h.kind);
     let mut value = Text::<32>::new();
-    if let Some(bytes) = limits.memory {
-        let dir = controller_dir(c"/sys/fs/cgroup/memory", "memory", name)?;
-        cg.add(dir.clone(), Kind::V1Memory);
+    if h.has(CPUSET) {
+        let mut parent = h.path.clone();
+        parent.push("/knocker");
+        inherit_cpuset(&parent, &dir)?;
+    }
+    if let (true, Some(bytes)) = (h.has(MEMORY), limits.memory) {
         value.push(bytes);
         write(&dir, "/memory.limit_in_bytes", value.as_bytes())?;
         // memory+swap at the same limit means no swap. Absent without swap accounting.
@@ -19,16 +26,12 @@ pub fn create(cg: &mut Cgroup, name: &[u8], limits: &Limits) -> Result<()> {
             other => other?,
         }
     }
-    if let Some(n) = limits.pids {
-        let dir = controller_dir(c"/sys/fs/cgroup/pids", "pids", name)?;
-        cg.add(dir.clone(), Kind::V1Pids);
+    if let (true, Some(n)) = (h.has(PIDS), limits.pids) {
         value.clear();
         value.push(n);
         write(&dir, "/pids.max", value.as_bytes())?;
     }
-    if let Some(quota) = limits.cpu_quota_us {
-        let dir = controller_dir(c"/sys/fs/cgroup/cpu", "cpu", name)?;
-        cg.add(dir.clone(), Kind::V1Cpu);
+    if let (true, Some(quota)) = (h.has(CPU), limits.cpu_quota_us) {
         value.clear();
         value.push(CPU_PERIOD_US);
         write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
@@ -36,17 +39,40 @@ pub fn create(cg: &mut Cgroup, name: &[u8], limits: &Limits) -> Result<()> {
         value.push(quota);
         write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
     }
+    if h.has(DEVICES) {
+        // Deny everything, then allow the list: a child group can never allow more.
+        write(&dir, "/devices.deny", b"a")?;
+        for rule in devices::rules(devs) {
+            write(&dir, "/devices.allow", devices::v1_line(&rule).as_bytes())?;
+        }
+    }
     Ok(())
 }
 
-fn controller_dir(root: &'static core::ffi::CStr, controller: &'static str, name: &[u8]) -> Result<super::Path> {
-    if !v1_mounted(root) {
-        return Err(Error::new(match controller {
-            "memory" => "cannot apply --memory: no memory controller mounted at",
-            "pids" => "cannot apply --pids: no pids controller mounted at",
-            _ => "cannot apply --cpus: no cpu controller mounted at",
-        })
-        .on(root));
+/// Called once when `knocker/` is first made in a hierarchy: a cpuset group takes no process
+/// until it has CPUs and memory nodes, so give `knocker/` its parent's.
+pub fn prepare_parent(root: &Dir, parent: &Path) -> Result<()> {
+    if !root.has(CPUSET) {
+        return Ok(());
     }
-    make_dir(root, name)
+    inherit_cpuset(&root.path, parent)
+}
+
+/// Copies `cpuset.cpus` and `cpuset.mems` from `from` into `to` where `to`'s are empty.
+fn inherit_cpuset(from: &Path, to: &Path) -> Result<()> {
+    for file in ["/cpuset.cpus", "/cpuset.mems"] {
+        let mut mine = [0u8; 256];
+        let mut p = to.clone();
+        p.push(file);
+        let n = fs::read_file(p.as_cstr().context("cgroup path too long:")?, &mut mine).context_on("cannot read", &p)?;
+        if mine[..n].iter().any(|c| !c.is_ascii_whitespace()) {
+            continue;
+        }
+        let mut theirs = [0u8; 256];
+        let mut q = from.clone();
+        q.push(file);
+        let n = fs::read_file(q.as_cstr().context("cgroup path too long:")?, &mut theirs).context_on("cannot read", &q)?;
+        write(to, file, &theirs[..n])?;
+    }
+    Ok(())
 }

@@ -1,34 +1,35 @@
-//! cgroup v2: one directory holds every limit. Controllers must first be enabled in each
-//! ancestor's `cgroup.subtree_control` ("no internal processes": `knocker/` itself never holds
-//! a process, so enabling them there is always allowed).
+//! cgroup v2: one directory holds every limit, and a BPF program attached to it the device
+//! rules. Controllers must first be enabled in each ancestor's `cgroup.subtree_control` ("no
+//! internal processes": `knocker/` itself never holds a process, so enabling them there is
+//! always allowed).
 
-use super::{Cgroup, Kind, Path, make_dir, write};
+use super::{Cgroup, Dir, Kind, Path, devices, make_dir, write};
 use crate::error::{Context, Error, Result};
-use crate::spec::{CPU_PERIOD_US, Limits};
-use core::ffi::CStr;
+use crate::spec::{CPU_PERIOD_US, Device, Limits};
 use linker::Text;
+use linker::sys::bpf::{self, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE};
 use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
+use linker::Fd;
 
-pub fn create(cg: &mut Cgroup, root: &CStr, name: &[u8], limits: &Limits) -> Result<()> {
+/// `devs`: the container's device rules go on this directory (None: another hierarchy has them).
+pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: Option<&[Device]>) -> Result<()> {
     let wanted = [
         (limits.memory.is_some(), "memory"),
         (limits.pids.is_some(), "pids"),
         (limits.cpu_quota_us.is_some(), "cpu"),
     ];
-    let mut top = Path::new();
-    top.push(root);
-    let mut parent = top.clone();
+    let mut parent = h.path.clone();
     parent.push("/knocker");
     for (needed, controller) in wanted {
         if needed {
-            enable(&top, controller)?;
+            enable(&h.path, controller)?;
             if let Ok(p) = parent.as_cstr() {
                 let _ = fs::mkdir(p, 0o755);
             }
             enable(&parent, controller)?;
         }
     }
-    let dir = make_dir(root, name)?;
+    let dir = make_dir(h, name)?;
     cg.add(dir.clone(), Kind::V2);
     let mut value = Text::<48>::new();
     if let Some(bytes) = limits.memory {
@@ -53,18 +54,36 @@ pub fn create(cg: &mut Cgroup, root: &CStr, name: &[u8], limits: &Limits) -> Res
     let mut d = dir.clone();
     let fd = fs::open(d.as_cstr().context("cgroup path too long:")?, O_RDONLY | O_DIRECTORY)
         .context_on("cannot open cgroup", &dir)?;
+    if let Some(devs) = devs {
+        attach_device_program(&fd, devs).map_err(|e| e.hint("cgroup v2 needs a BPF device program (CONFIG_CGROUP_BPF)"))?;
+    }
     cg.v2_fd = Some(fd);
     Ok(())
 }
 
-/// `+controller` into `dir/cgroup.subtree_control`, after checking the controller is offered.
-fn enable(dir: &Path, controller: &'static str) -> Result<()> {
+/// Loads the device program for `devs` and attaches it to the cgroup `dir`. The attachment
+/// keeps the program alive; it goes away with the cgroup.
+fn attach_device_program(dir: &Fd, devs: &[Device]) -> Result<()> {
+    let (insns, n) = devices::program(devices::rules(devs));
+    let prog = bpf::prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, 0, &insns[..n], c"MIT", b"knocker_devices")
+        .context("cannot load the container's device program (bpf)")?;
+    bpf::prog_attach(dir.raw(), prog.raw(), BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)
+        .context("cannot attach the container's device program to its cgroup (bpf)")
+}
+
+/// Whether `controller` is listed in `dir/cgroup.controllers`.
+pub fn offers(dir: &Path, controller: &str) -> bool {
     let mut offered = dir.clone();
     offered.push("/cgroup.controllers");
     let mut buf = [0u8; 256];
-    let n = fs::read_file(offered.as_cstr().context("cgroup path too long:")?, &mut buf)
-        .context_on("cannot read", &offered)?;
-    if !buf[..n].split(|c| c.is_ascii_whitespace()).any(|w| w == controller.as_bytes()) {
+    let Ok(p) = offered.as_cstr() else { return false };
+    let Ok(n) = fs::read_file(p, &mut buf) else { return false };
+    buf[..n].split(|c| c.is_ascii_whitespace()).any(|w| w == controller.as_bytes())
+}
+
+/// `+controller` into `dir/cgroup.subtree_control`, after checking the controller is offered.
+fn enable(dir: &Path, controller: &'static str) -> Result<()> {
+    if !offers(dir, controller) {
         return Err(Error::new("cgroup controller not available:")
             .on(controller)
             .hint("it is missing from cgroup.controllers; is it bound to a cgroup v1 hierarchy?"));

@@ -262,6 +262,33 @@ pub fn statfs_type(path: &CStr) -> Result<u64> {
     Ok(st.f_type as u64)
 }
 
+/// The mount flags (`f_flags`: `ST_RDONLY`, `ST_NOSUID`, … — the same bits as `MS_*` for
+/// these) of the mount holding the object behind `fd`.
+pub fn fstatfs_flags(fd: i32) -> Result<u64> {
+    // The x86_64 kernel's `struct statfs` (libc's hides f_flags): 15 words, f_flags the 11th.
+    let mut words = [0u64; 15];
+    // SAFETY: the kernel fills the 120 bytes of `words`, which outlive the call.
+    unsafe { call!(fstatfs, fd, words.as_mut_ptr()) }?;
+    Ok(words[10])
+}
+
+pub const LOCK_EX: i32 = 2;
+pub const LOCK_NB: i32 = 4;
+
+/// `flock(2)`.
+pub fn flock(fd: i32, op: i32) -> Result<()> {
+    // SAFETY: integer arguments only.
+    unsafe { call!(flock, fd, op) }.map(drop)
+}
+
+/// `mknodat(2)`.
+pub fn mknodat(dir: i32, path: &CStr, mode: u32, dev: u64) -> Result<()> {
+    // SAFETY: `path` is a valid C string.
+    unsafe { call!(mknodat, dir, path.as_ptr(), mode, dev) }.map(drop)
+}
+
+pub const S_IFBLK: u32 = libc::S_IFBLK;
+
 /// Reads the whole of a small file into `buf`; returns the length.
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {
     let fd = open(path, O_RDONLY)?;

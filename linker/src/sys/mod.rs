@@ -2,6 +2,7 @@
 //! `Result<T, Errno>`; nothing here keeps state, so any of it is safe to call in a cloned child.
 //! Raw pointers stop here: callers pass references, `&CStr` paths and owned [`Fd`]s.
 
+pub mod bpf;
 pub mod caps;
 pub mod fs;
 pub mod mm;

@@ -3,7 +3,7 @@
 use super::{Result, call};
 use core::ffi::CStr;
 
-pub use libc::{MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT};
+pub use libc::{MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT};
 
 fn opt(s: Option<&CStr>) -> *const core::ffi::c_char {
     s.map_or(core::ptr::null(), CStr::as_ptr)
@@ -23,4 +23,32 @@ pub fn umount2(target: &CStr, flags: i32) -> Result<()> {
 pub fn pivot_root(new_root: &CStr, put_old: &CStr) -> Result<()> {
     // SAFETY: both are valid C strings.
     unsafe { call!(pivot_root, new_root.as_ptr(), put_old.as_ptr()) }.map(drop)
+}
+
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+const AT_EMPTY_PATH: usize = 0x1000;
+const AT_RECURSIVE: usize = 0x8000;
+
+/// `struct mount_attr` (the first, version-0 size).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `mount_setattr(2)` on the mount whose root `fd` is, and every mount below it: adds the
+/// `MOUNT_ATTR_*` flags in `set` and leaves every other flag as it was (a bind remount would
+/// replace them all). ENOSYS before Linux 5.12.
+pub fn add_flags_recursively(fd: i32, set: u64) -> Result<()> {
+    let attr = MountAttr { attr_set: set, attr_clr: 0, propagation: 0, userns_fd: 0 };
+    // SAFETY: `attr` outlives the call and its size is passed with it; the path is "".
+    unsafe {
+        call!(mount_setattr, fd, c"".as_ptr(), AT_EMPTY_PATH | AT_RECURSIVE, &attr as *const MountAttr, core::mem::size_of::<MountAttr>())
+    }
+    .map(drop)
 }

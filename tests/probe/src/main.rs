@@ -7,6 +7,12 @@
 //!   `refused ERRNO`.
 //! - `euid`: the effective uid (for setuid tests).
 //! - `keyctl`: a syscall no capability guards but the default seccomp filter refuses.
+//! - `node PATH b|c MAJOR MINOR`: makes a device node (an existing one is kept) and opens it
+//!   read-write; `opened` or `refused ERRNO` (the node is removed again).
+//! - `open PATH r|w|rw`: opens a path; `opened` or `refused ERRNO`.
+//! - `syscall NR [ARG0]`: a raw syscall with ARG0 (default 0) and zeros; `ok` or `refused ERRNO`.
+//! - `int80`: getpid through the 32-bit entry (`int $0x80`); `ok PID` when it comes back.
+//! - `nopdeath`: clears its own parent-death signal, prints `ready`, and waits forever.
 //!
 //! For `cargo xtask bench` (the init's work, run as its child):
 //! - `orphans N`: a child forks N processes that exit at once, then exits itself, so N zombies
@@ -60,12 +66,71 @@ fn main(args: Args, _env: Env) -> i32 {
             }
             0
         }
+        (Some(b"node"), Some(path)) => {
+            let (kind, major, minor) = (args.bytes(3), number(args.bytes(4).unwrap_or(b"")), number(args.bytes(5).unwrap_or(b"")));
+            let mode = match kind {
+                Some(b"b") => fs::S_IFBLK,
+                _ => libc::S_IFCHR,
+            } | 0o600;
+            let made = fs::mknodat(fs::AT_FDCWD, path, mode, libc::makedev(major as u32, minor as u32));
+            if let Err(e) = made.or_else(|e| if e == Errno::EEXIST { Ok(()) } else { Err(e) }) {
+                say!(1; "mknod refused ", e);
+                return 0;
+            }
+            report_open(path, fs::O_RDWR);
+            let _ = fs::unlinkat(fs::AT_FDCWD, path, 0);
+            0
+        }
+        (Some(b"open"), Some(path)) => {
+            let flags = match args.bytes(3) {
+                Some(b"r") => fs::O_RDONLY,
+                Some(b"w") => fs::O_WRONLY,
+                _ => fs::O_RDWR,
+            };
+            report_open(path, flags);
+            0
+        }
+        (Some(b"syscall"), Some(nr)) => {
+            let arg0 = number(args.bytes(3).unwrap_or(b"0")) as usize;
+            let nr = number(nr.to_bytes()) as usize;
+            // SAFETY: the tests call numbers whose first argument is an integer and the rest
+            // zero (NULL pointers, zero lengths): the kernel validates them.
+            let r = Errno::from_ret(unsafe { syscalls::raw::syscall6(nr, arg0, 0, 0, 0, 0, 0) });
+            match r {
+                Ok(_) => say!(1; "ok"),
+                Err(e) => say!(1; "refused ", e),
+            }
+            0
+        }
+        (Some(b"int80"), _) => {
+            let ret: usize;
+            // SAFETY: i386 getpid (20) takes no arguments and touches no memory; int $0x80
+            // clobbers nothing but eax on x86_64.
+            unsafe { core::arch::asm!("int 0x80", inlateout("rax") 20usize => ret, options(nostack)) };
+            say!(1; "ok ", ret);
+            0
+        }
+        (Some(b"nopdeath"), _) => {
+            let _ = process::prctl(1, 0, 0, 0, 0);
+            say!(1; "ready");
+            loop {
+                let _ = time::sleep_ms(1_000_000);
+            }
+        }
         (Some(b"orphans"), Some(n)) => orphans(number(n.to_bytes())),
         (Some(b"signals"), Some(n)) => signals(number(n.to_bytes())),
         _ => {
-            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | orphans N | signals N");
+            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | node PATH b|c MAJ MIN | open PATH r|w|rw | syscall NR [ARG0] | nopdeath | orphans N | signals N");
             2
         }
+    }
+}
+
+/// Opens `path` without blocking on it or taking it as a terminal; `opened` or `refused ERRNO`.
+fn report_open(path: &core::ffi::CStr, flags: i32) {
+    match fs::open(path, flags | fs::O_NONBLOCK | fs::O_NOCTTY) {
+        Ok(_) => say!(1; "opened"),
+        Err(e) => say!(1; "refused ", e),
     }
 }
 

@@ -1,0 +1,121 @@
+//! Which containers are alive, and what to do with the groups of those that are not.
+//!
+//! A launcher holds an exclusive `flock` on `/run/knocker/<name>.lock` for as long as its
+//! container lives; the kernel drops it when the launcher dies, however it dies (the
+//! container never has the descriptor: it closes at exec). A `knocker/<name>` group whose lock
+//! anybody can take is stale: its launcher was killed, and whatever still runs in it — an init
+//! that cleared its parent-death signal, say — runs unsupervised. The next launcher kills
+//! everything in it and removes it, and says so.
+
+use super::{Dir, Dirs, files};
+use crate::error::{Context, Error, Result};
+use linker::sys::fs::{self, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_RDWR};
+use linker::sys::Errno;
+use linker::{Fd, Text, say};
+
+const LOCKS: &core::ffi::CStr = c"/run/knocker";
+
+pub struct Lock {
+    _fd: Fd,
+    path: Text<128>,
+}
+
+impl Lock {
+    /// This container's lock; an error if a live launcher holds it (a name in use).
+    pub fn take(name: &[u8]) -> Result<Lock> {
+        Lock::try_take(name)?.ok_or_else(|| {
+            Error::new("a container with this name is running:").on(name).hint("choose another --name")
+        })
+    }
+
+    /// The lock of `name`, or None when a live launcher holds it.
+    fn try_take(name: &[u8]) -> Result<Option<Lock>> {
+        match fs::mkdir(LOCKS, 0o700) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("cannot create", e).on(LOCKS).hint("knocker keeps its locks there")),
+        }
+        let mut path = Text::<128>::new();
+        path.push(LOCKS).push("/").bytes(name).push(".lock");
+        // A lock file unlinked between our open and our flock belongs to nobody: try again.
+        for _ in 0..8 {
+            let p = path.as_cstr().context("lock path too long")?;
+            let fd = fs::openat(fs::AT_FDCWD, p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                .context_on("cannot open", &path)?;
+            match fs::flock(fd.raw(), LOCK_EX | LOCK_NB) {
+                Ok(()) => {}
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(e) => return Err(Error::sys("cannot lock", e).on(&path)),
+            }
+            let held = fs::fstat(fd.raw()).context_on("cannot stat", &path)?;
+            let p = path.as_cstr().context("lock path too long")?;
+            if fs::stat(p).is_ok_and(|now| now.ino == held.ino && now.dev == held.dev) {
+                return Ok(Some(Lock { _fd: fd, path }));
+            }
+        }
+        Err(Error::new("cannot take the lock (it keeps changing):").on(&path))
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Unlinked while still held, so nobody who opens the name afterwards shares it.
+        if let Ok(p) = self.path.as_cstr() {
+            let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
+        }
+    }
+}
+
+/// Finds the groups under `knocker/` whose launcher is gone (their lock is free), kills
+/// what runs in them and removes them, in every hierarchy. `own` is this launcher's name.
+pub fn sweep(all: &Dirs, own: &[u8]) {
+    // Every container has a group in every hierarchy, so one hierarchy lists them all.
+    let Some(first) = all.get(0) else { return };
+    let mut parent = first.path.clone();
+    parent.push("/knocker");
+    let Ok(p) = parent.as_cstr() else { return };
+    let Ok(dir) = fs::open(p, O_RDONLY | O_DIRECTORY) else { return };
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = fs::getdents64(dir.raw(), &mut buf) {
+        for (kind, name) in fs::dirents(&buf[..n]) {
+            if kind != super::DT_DIR || name.first() == Some(&b'.') || name == own {
+                continue;
+            }
+            // Taking the lock proves its launcher is gone; holding it keeps a new launcher
+            // of the same name out until the group is removed.
+            if let Ok(Some(_lock)) = Lock::try_take(name) {
+                remove(all, name);
+            }
+        }
+    }
+}
+
+/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists.
+fn remove(all: &Dirs, name: &[u8]) {
+    let mut found = Dirs::new();
+    for h in all.iter() {
+        let mut path = h.path.clone();
+        path.push("/knocker/").bytes(name);
+        if path.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
+            let _ = found.push(Dir { path, kind: h.kind });
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let killed = files::kill_all(&found);
+    files::kill_and_remove(&found);
+    let mut line = Text::<256>::new();
+    line.push("launcher: removed the cgroup knocker/").bytes(name).push(" of a container whose launcher died");
+    if killed > 0 {
+        line.push(" (killed ").push(killed).push(if killed == 1 { " process)" } else { " processes)" });
+    }
+    say!(2; line);
+}
+
+/// A group of this launcher's own name that already exists in the hierarchy `root`: left by
+/// a launcher of the same name (or pid) that died. Swept like any stale group.
+pub fn remove_leftover(root: &Dir, name: &[u8]) {
+    let mut one = Dirs::new();
+    let _ = one.push(*root);
+    remove(&one, name);
+}
