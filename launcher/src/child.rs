@@ -3,6 +3,7 @@
 //! Each step is one call; any failure is reported here, on the launcher's stderr, and ends the
 //! child with the launcher's exit code for it.
 
+use crate::cgroup::Cgroup;
 use crate::error::{Context, Error, Result};
 use crate::security::{self, CAP_SYS_CHROOT, PR_SET_PDEATHSIG};
 use crate::spec::{Init, Spec, MAX_ENV};
@@ -27,6 +28,8 @@ pub struct Plan<'a> {
     pub env: Env,
     /// The sealed init to exec, when knocker's init is PID 1.
     pub init: Option<i32>,
+    /// The `tasks` files of the container's v1 cgroups, open for writing.
+    pub v1_tasks: linker::List<i32, { crate::cgroup::MAX_HIERARCHIES }>,
     pub sync: ChildEnd,
     /// The launcher's end of the channel, inherited by the clone: closed first thing, or the
     /// child would keep it open and never see the launcher die.
@@ -52,6 +55,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     // for the go-ahead below is the race check (a launcher that died before this shows up as
     // end-of-stream there).
     prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+    // Into the container's v1 groups (limits, device rules) before anything else happens here.
+    Cgroup::enter_v1(ctx.v1_tasks.as_slice()).context("cannot enter the container's cgroup (tasks)")?;
     process::setsid().context("setsid")?;
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
@@ -76,9 +81,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         tty::attach_in_container(&ctx.sync)?;
     }
 
-    // Meanwhile the launcher has been moving this process into its cgroups (cgroup v1, where a
-    // move waits for an RCU grace period: milliseconds, now overlapped with the setup above).
-    // Nothing of the container's own runs before the go-ahead.
+    // Nothing of the container's own runs before the go-ahead (the launcher may still be
+    // moving this process into its cgroup2 group, on kernels without CLONE_INTO_CGROUP).
     ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
     ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;

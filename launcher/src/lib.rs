@@ -66,6 +66,9 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     if process::geteuid() != 0 {
         return Err(Error::new("must run as root").hint("try: sudo launcher ..."));
     }
+    // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
+    // the container once it runs), never a death that leaves a lock or a cgroup behind.
+    let mask = supervise::block_signals()?;
     security::stay_undumpable()?;
     check_rootfs(&spec)?;
     preflight::check_stdio()?;
@@ -85,13 +88,13 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     }
     let terminal = tty::wanted(&spec);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
-    let mask = supervise::block_signals()?;
 
     let mut ctx = child::Plan {
         spec: &spec,
         args,
         env,
         init: init.as_ref().map(|fd| fd.raw()),
+        v1_tasks: cgroup.v1_tasks(),
         sync: child_end,
         parent_end: parent_end.0.raw(),
         mask,
@@ -116,13 +119,13 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         if placed {
             say!(2; "launcher: it started inside its cgroup: clone3(CLONE_INTO_CGROUP)");
         } else {
-            say!(2; "launcher: moving it into its cgroup by pid before releasing it");
+            say!(2; "launcher: moving it into its cgroup2 group by pid before releasing it");
         }
     }
 
     // A child that failed during its setup has already said why and exited: then the move
     // (ESRCH) and the go-ahead (EPIPE) find nobody, and its exit status is all that is left.
-    match cgroup.attach(pid, placed) {
+    match cgroup.attach_v2(pid, placed) {
         Err(e) if e.errno() != Some(Errno::ESRCH) => return Err(e),
         _ => {}
     }

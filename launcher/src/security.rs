@@ -6,6 +6,7 @@ use crate::seccomp;
 use crate::spec::Spec;
 use linker::sys::caps::{self, Sets};
 use linker::sys::process::{self, prctl};
+use linker::say;
 
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 pub const PR_SET_DUMPABLE: i32 = 4;
@@ -44,5 +45,12 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
 
 /// Installs the default seccomp filter unless `--seccomp=unconfined`.
 pub fn confine(spec: &Spec, keep: u64) -> Result<()> {
-    if spec.seccomp { seccomp::install(keep) } else { Ok(()) }
+    if !spec.seccomp {
+        return Ok(());
+    }
+    let len = seccomp::install(keep)?;
+    if spec.verbose {
+        say!(2; "launcher: seccomp filter installed: ", len, " instructions");
+    }
+    Ok(())
 }

@@ -150,6 +150,13 @@ impl Scratch {
     }
 }
 
+/// A copy of the default rootfs with the probe (tests/probe) at /probe.
+pub fn rootfs_with_probe(tag: &str) -> Scratch {
+    let copy = Scratch::rootfs_copy(tag);
+    std::fs::copy(bin("probe"), copy.path().join("probe")).unwrap();
+    copy
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);

@@ -9,13 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// A rootfs copy with the probe at /probe.
-fn rootfs_with_probe(tag: &str) -> Scratch {
-    let copy = Scratch::rootfs_copy(tag);
-    std::fs::copy(bin("probe"), copy.path().join("probe")).unwrap();
-    copy
-}
-
 /// `probe ARGS` in a container of `rootfs` with `options`; its one-line answer.
 fn probe_in(options: &[&str], rootfs: &Path, args: &[&str]) -> String {
     let out = run(launcher(options, rootfs).arg("/probe").args(args));

@@ -13,13 +13,6 @@ fn probe() -> std::path::PathBuf {
     bin("probe")
 }
 
-/// A rootfs copy with the probe at /probe.
-fn rootfs_with_probe(tag: &str) -> Scratch {
-    let copy = Scratch::rootfs_copy(tag);
-    std::fs::copy(probe(), copy.path().join("probe")).unwrap();
-    copy
-}
-
 #[test]
 fn root_inside_cannot_mount_or_unmount() {
     let _g = shared();

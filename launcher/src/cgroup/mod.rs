@@ -3,16 +3,18 @@
 //! makes the container's cgroup namespace start below the host's roots (so a `cgroup` mount
 //! inside shows no `release_agent`), and is how a container is found and killed as a whole.
 //!
-//! Created and limited before the child exists, entered by the child before its first
-//! instruction (cgroup v2: `clone3(CLONE_INTO_CGROUP)`; v1: the parent writes its pid while
-//! it waits on the sync channel), emptied and removed afterwards.
+//! Created and limited before the child exists, entered before the container's first
+//! instruction — cgroup v2: the child starts in it (`clone3(CLONE_INTO_CGROUP)`); v1: the child
+//! writes `0` into each hierarchy's `tasks` first thing (see [`Cgroup::enter_v1`]) — emptied and
+//! removed afterwards.
 //!
 //! Layouts (`statfs` tells them apart):
 //! - unified (cgroup2 at /sys/fs/cgroup): one directory `knocker/<name>` holds the limits,
 //!   and a BPF program attached to it the device rules;
 //! - v1 or hybrid (a tmpfs of per-controller cgroup mounts, maybe with a cgroup2 at
-//!   /sys/fs/cgroup/unified): `knocker/<name>` in every mounted hierarchy — limits where the
-//!   controller is, device rules in `devices` — plus one in the unified tree when present
+//!   /sys/fs/cgroup/unified): `knocker/<name>` in the hierarchies knocker uses — limits where
+//!   the controller is, device rules in `devices` — or in every mounted hierarchy when the
+//!   container keeps CAP_SYS_ADMIN ([`needed`]); plus one in the unified tree when present
 //!   (placement and `cgroup.kill`).
 //!
 //! Which groups are alive is kept by a lock ([`stale`]): a group whose launcher died is
@@ -123,6 +125,8 @@ pub struct Cgroup {
     dirs: Dirs,
     /// Open cgroup2 directory for `CLONE_INTO_CGROUP`.
     v2_fd: Option<Fd>,
+    /// The `tasks` file of each v1 directory, open for writing: the child moves itself.
+    v1_tasks: [Option<Fd>; MAX_HIERARCHIES],
     memory_limit: Option<u64>,
     /// Held while the container lives: tells other launchers this group is not stale.
     _alive: stale::Lock,
@@ -138,11 +142,18 @@ impl Cgroup {
                 .hint("mount cgroup2 there: mount -t cgroup2 none /sys/fs/cgroup"));
         }
         stale::sweep(&all, name);
-        let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, memory_limit: spec.limits.memory, _alive: alive };
+        let mut cg = Cgroup {
+            dirs: Dirs::new(),
+            v2_fd: None,
+            v1_tasks: [const { None }; MAX_HIERARCHIES],
+            memory_limit: spec.limits.memory,
+            _alive: alive,
+        };
         let limits = usable_limits(&all, &spec.limits, spec.verbose)?;
         let devices = spec.devices.as_slice();
         let v1_devices = all.iter().any(|h| h.has(DEVICES));
-        for h in all.as_slice() {
+        let may_mount = spec.caps & (1 << CAP_SYS_ADMIN) != 0;
+        for h in all.as_slice().iter().filter(|h| needed(h, &limits, may_mount)) {
             match h.kind {
                 Kind::V1(_) => v1::create(&mut cg, h, name, &limits, devices)?,
                 // The unified tree of a hybrid host carries no limits; it holds device rules
@@ -166,13 +177,33 @@ impl Cgroup {
         self.v2_fd.as_ref().map(Fd::raw)
     }
 
-    /// Moves `pid` into every directory it is not in yet (all of them when `clone_into` was
-    /// not used). Called while the child still waits for the go-ahead.
-    pub fn attach(&self, pid: i32, v2_done: bool) -> Result<()> {
+    /// The open `tasks` files of the v1 directories, for [`Cgroup::enter_v1`] in the child.
+    pub fn v1_tasks(&self) -> List<i32, MAX_HIERARCHIES> {
+        let mut fds = List::new();
+        for fd in self.v1_tasks.iter().flatten() {
+            let _ = fds.push(fd.raw());
+        }
+        fds
+    }
+
+    /// In the child, first thing: moves the calling process into its v1 groups. Writing `0`
+    /// to `tasks` moves the calling thread — for the single-threaded child, the process — and
+    /// the kernel does it without the global lock that a move by pid takes, whose RCU grace
+    /// period costs milliseconds on every launch (37 µs against 6 ms, measured here).
+    pub fn enter_v1(tasks: &[i32]) -> core::result::Result<(), linker::Errno> {
+        for &fd in tasks {
+            fs::write(fd, b"0")?;
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the cgroup2 directory when `clone_into` could not be used (kernels
+    /// before 5.7). Called while the child still waits for the go-ahead.
+    pub fn attach_v2(&self, pid: i32, placed: bool) -> Result<()> {
         let mut line = Text::<16>::new();
         line.push(pid);
         for dir in self.dirs.iter() {
-            if dir.kind == Kind::V2 && v2_done {
+            if dir.kind != Kind::V2 || placed {
                 continue;
             }
             let mut procs = dir.path.clone();
@@ -199,6 +230,7 @@ impl Cgroup {
     /// Kills whatever is left inside and removes the directories.
     pub fn destroy(&mut self) {
         self.v2_fd = None;
+        self.v1_tasks = [const { None }; MAX_HIERARCHIES];
         files::kill_and_remove(&self.dirs);
         self.dirs = Dirs::new();
     }
@@ -218,6 +250,26 @@ impl Cgroup {
 impl Drop for Cgroup {
     fn drop(&mut self) {
         self.destroy();
+    }
+}
+
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// Whether the container gets a group in hierarchy `h`: in the cgroup2 tree always; in a v1
+/// hierarchy when knocker uses its controller (devices, pids, freezer; memory and cpu when
+/// limited) — and in every one when the container keeps CAP_SYS_ADMIN, the only way to mount
+/// a cgroup file system inside: a hierarchy mounted there is then rooted at the container's
+/// own group, so it shows no `release_agent` (which exists only in a hierarchy's root).
+/// Fewer groups are cheaper: each v1 group is a directory made and removed per launch.
+fn needed(h: &Dir, limits: &Limits, may_mount: bool) -> bool {
+    match h.kind {
+        Kind::V2 => true,
+        Kind::V1(c) => {
+            may_mount
+                || c & (DEVICES | PIDS | FREEZER) != 0
+                || (c & MEMORY != 0 && limits.memory.is_some())
+                || (c & CPU != 0 && limits.cpu_quota_us.is_some())
+        }
     }
 }
 

@@ -65,23 +65,21 @@ impl Drop for Lock {
     }
 }
 
-/// Finds the groups under `knocker/` whose launcher is gone (their lock is free), kills
-/// what runs in them and removes them, in every hierarchy. `own` is this launcher's name.
+/// Finds the containers whose launcher is gone — their lock file is there, but nobody holds
+/// it — kills what runs in their groups and removes the groups in every hierarchy, and the
+/// lock file. `own` is this launcher's name. (A launcher takes its lock before it makes any
+/// group and drops it after the last is gone, so every stale group has a lock file.)
 pub fn sweep(all: &Dirs, own: &[u8]) {
-    // Every container has a group in every hierarchy, so one hierarchy lists them all.
-    let Some(first) = all.get(0) else { return };
-    let mut parent = first.path.clone();
-    parent.push("/knocker");
-    let Ok(p) = parent.as_cstr() else { return };
-    let Ok(dir) = fs::open(p, O_RDONLY | O_DIRECTORY) else { return };
+    let Ok(dir) = fs::open(LOCKS, O_RDONLY | O_DIRECTORY) else { return };
     let mut buf = [0u8; 4096];
     while let Ok(n @ 1..) = fs::getdents64(dir.raw(), &mut buf) {
-        for (kind, name) in fs::dirents(&buf[..n]) {
-            if kind != super::DT_DIR || name.first() == Some(&b'.') || name == own {
+        for (_, file) in fs::dirents(&buf[..n]) {
+            let Some(name) = file.strip_suffix(b".lock") else { continue };
+            if name == own || name.is_empty() {
                 continue;
             }
             // Taking the lock proves its launcher is gone; holding it keeps a new launcher
-            // of the same name out until the group is removed.
+            // of the same name out until the groups are removed. Dropping it unlinks it.
             if let Ok(Some(_lock)) = Lock::try_take(name) {
                 remove(all, name);
             }

@@ -1,6 +1,6 @@
 //! cgroup v1: every hierarchy is a tree of its own, so the container gets `knocker/<name>` in
 //! each — the limit of a controller goes where that controller is, the device rules into the
-//! `devices` hierarchy. The child is moved in by pid while it waits to be released.
+//! `devices` hierarchy. The child moves itself in (`0` into each `tasks`) before anything else.
 
 use super::{CPU, CPUSET, Cgroup, DEVICES, Dir, MEMORY, PIDS, Path, devices, make_dir, write};
 use crate::error::{Context, Result};
@@ -11,6 +11,12 @@ use linker::sys::fs;
 pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[Device]) -> Result<()> {
     let dir = make_dir(h, name)?;
     cg.add(dir.clone(), h.kind);
+    let mut tasks = dir.clone();
+    tasks.push("/tasks");
+    let fd = fs::open(tasks.as_cstr().context("cgroup path too long:")?, fs::O_WRONLY).context_on("cannot open", &tasks)?;
+    if let Some(slot) = cg.v1_tasks.iter_mut().find(|s| s.is_none()) {
+        *slot = Some(fd);
+    }
     let mut value = Text::<32>::new();
     if h.has(CPUSET) {
         let mut parent = h.path.clone();

@@ -17,6 +17,8 @@
 //! For `cargo xtask bench` (the init's work, run as its child):
 //! - `orphans N`: a child forks N processes that exit at once, then exits itself, so N zombies
 //!   land on the init in one burst; prints the microseconds until /proc shows none left.
+//! - `getppid N`: N getppid calls; prints the nanoseconds they took in all (the per-syscall
+//!   cost of a seccomp filter is the difference with and without it).
 //! - `signals N`: writes `r`, then for each SIGUSR1 received writes one byte, N times.
 #![no_std]
 #![no_main]
@@ -118,6 +120,15 @@ fn main(args: Args, _env: Env) -> i32 {
             }
         }
         (Some(b"orphans"), Some(n)) => orphans(number(n.to_bytes())),
+        (Some(b"getppid"), Some(n)) => {
+            let start = time::monotonic_ns();
+            for _ in 0..number(n.to_bytes()) {
+                // SAFETY: getppid takes no arguments.
+                let _ = unsafe { linker::sys::raw_syscall(linker::sys::Sysno::getppid, &[]) };
+            }
+            say!(1; time::monotonic_ns() - start);
+            0
+        }
         (Some(b"signals"), Some(n)) => signals(number(n.to_bytes())),
         _ => {
             say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | node PATH b|c MAJ MIN | open PATH r|w|rw | syscall NR [ARG0] | nopdeath | orphans N | signals N");
