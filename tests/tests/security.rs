@@ -9,10 +9,6 @@ use std::process::Command;
 
 const DEFAULT_CAPS: &str = "00000000a80425fb";
 
-fn probe() -> std::path::PathBuf {
-    bin("probe")
-}
-
 #[test]
 fn root_inside_cannot_mount_or_unmount() {
     let _g = shared();

@@ -46,10 +46,14 @@ pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[De
         write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
     }
     if h.has(DEVICES) {
-        // Deny everything, then allow the list: a child group can never allow more.
+        // Deny everything, then allow the list: a child group can never allow more. One rule
+        // per write(2), all through one descriptor.
         write(&dir, "/devices.deny", b"a")?;
+        let mut allow = dir.clone();
+        allow.push("/devices.allow");
+        let fd = fs::open(allow.as_cstr().context("cgroup path too long:")?, fs::O_WRONLY).context_on("cannot open", &allow)?;
         for rule in devices::rules(devs) {
-            write(&dir, "/devices.allow", devices::v1_line(&rule).as_bytes())?;
+            fs::write(fd.raw(), devices::v1_line(&rule).as_bytes()).context_on("cannot write", &allow)?;
         }
     }
     Ok(())
