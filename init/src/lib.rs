@@ -10,7 +10,9 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod cli;
+pub mod inittab;
 pub mod log;
+pub mod services;
 pub mod supervise;
 pub mod system;
 
@@ -28,6 +30,7 @@ pub const EXIT_USAGE: i32 = 1;
 const PR_SET_PDEATHSIG: i32 = 1;
 const PR_SET_DUMPABLE: i32 = 4;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
+const PR_GET_CHILD_SUBREAPER: i32 = 37;
 
 pub fn main(args: Args, env: Env) -> i32 {
     // Before anything else: a non-dumpable process's /proc/PID/mem, environ, fd/… need
@@ -84,7 +87,7 @@ fn container(opts: &Options, log: Log, args: &Args, env: &Env, mask: SigSet) -> 
             say!(2; "init: cannot register as a child subreaper: ", e);
             return EXIT_USAGE;
         }
-    } else if !pid1 && log.level >= 1 {
+    } else if !pid1 && !already_subreaper() && log.level >= 1 {
         say!(2; "init: warning: not running as PID 1 and not registered as a child subreaper: \
                  zombie reaping won't work properly; use -s or set TINI_SUBREAPER");
     }
@@ -121,6 +124,13 @@ fn container(opts: &Options, log: Log, args: &Args, env: &Env, mask: SigSet) -> 
         say!(2; "init: ", program, " exited with ", code);
     }
     if opts.remaps(code) { 0 } else { code }
+}
+
+/// Whether a supervisor that exec'd us had made itself a child subreaper: the flag survives
+/// exec, so orphans come to us after all and there is nothing to warn about (as tini checks).
+fn already_subreaper() -> bool {
+    let mut flag: i32 = 0;
+    prctl(PR_GET_CHILD_SUBREAPER, &mut flag as *mut i32 as usize, 0, 0, 0).is_ok() && flag != 0
 }
 
 /// Mounts proc on /proc when nothing answers at /proc/self; returns whether it did.

@@ -30,9 +30,10 @@ pub fn block_signals() -> SigSet {
 pub enum Session<'a> {
     /// Its own process group, made the terminal's foreground group when stdin is a terminal.
     Group,
-    /// Its own session whose controlling terminal is this console device (else stdin): the
-    /// real PID 1's job.
-    Console(Option<&'a linker::TextBuf>),
+    /// Its own session whose controlling terminal is this device (else stdin, if it is a
+    /// terminal): the real PID 1's job and services. `ask_first`: print busybox's "Please
+    /// press Enter to activate this console." there and wait for Enter before the exec.
+    Terminal { device: Option<&'a linker::TextBuf>, ask_first: bool },
 }
 
 /// Forks and execs COMMAND; the child reports its own exec failure and exits 127 or 126.
@@ -54,7 +55,7 @@ pub fn spawn(
                         let _ = tty::set_foreground(0, process::getpid());
                     }
                 }
-                Session::Console(device) => {
+                Session::Terminal { device, ask_first } => {
                     let _ = process::setsid();
                     let mut path = Text::<64>::new();
                     if let Some(d) = device {
@@ -67,6 +68,11 @@ pub fn spawn(
                         }
                     }
                     let _ = tty::set_controlling(0);
+                    if ask_first {
+                        let _ = fs::write_all(1, b"\nPlease press Enter to activate this console. ");
+                        let mut c = [0u8];
+                        while fs::read(0, &mut c) == Ok(1) && c[0] != b'\n' {}
+                    }
                 }
             }
             let _ = signal::sigprocmask(SIG_SETMASK, mask);

@@ -4,21 +4,37 @@
 //! and never exits: when the job ends, or on a power-off or reboot request, it stops every
 //! process, syncs, remounts / read-only and calls reboot(2).
 //!
-//! Requests (busybox and sysvinit differ; these follow the contract):
-//! SIGTERM or SIGUSR2 power off, SIGINT (also Ctrl-Alt-Del, see `take_over`) or SIGUSR1 reboot.
+//! What it runs: COMMAND when the kernel was given one; else `/etc/inittab` when there is one
+//! (busybox's format and behaviour, see [`crate::services`]); else `/etc/rc`; else a shell on
+//! the console. Without an inittab, the end of that job is a power-off.
+//!
+//! Requests follow busybox init, whose `halt`, `poweroff` and `reboot` applets (without `-f`)
+//! signal PID 1: SIGUSR1 halt, SIGUSR2 power off, SIGTERM reboot; SIGINT is Ctrl-Alt-Del (the
+//! `ctrlaltdel` entries, else a reboot); SIGQUIT execs the `restart` entry.
 
 use crate::cli::Options;
 use crate::log::Log;
+use crate::services::{self, Services};
 use crate::supervise::{self, Event, Session, Supervisor};
 use core::ffi::{CStr, c_char};
 use linker::exec::DEFAULT_PATH;
 use linker::sys::fs::{self, O_NOCTTY, O_RDWR};
 use linker::sys::mm::Mapping;
 use linker::sys::mount::{self, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REMOUNT};
-use linker::sys::process::{self, RB_AUTOBOOT, RB_DISABLE_CAD, RB_POWER_OFF};
+use linker::sys::process::{self, RB_AUTOBOOT, RB_DISABLE_CAD, RB_HALT_SYSTEM, RB_POWER_OFF};
 use linker::sys::signal::{self, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SigSet};
 use linker::sys::{Errno, ns};
 use linker::{Args, Env, Text, say};
+
+/// How PID 1 ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Halt,
+    PowerOff,
+    Reboot,
+    /// SIGQUIT with a `restart` entry: stop everything, then exec it as the new PID 1.
+    Restart(crate::inittab::Entry<'static>),
+}
 
 /// Whether this is the real PID 1 — and if so, Ctrl-Alt-Del now arrives as SIGINT instead of
 /// an immediate hard reboot. Inside a PID namespace the same call fails (EINVAL, or EPERM
@@ -27,47 +43,66 @@ pub fn take_over() -> bool {
     process::getpid() == 1 && process::reboot(RB_DISABLE_CAD).is_ok()
 }
 
-const POWER_OFF: SigSet = SigSet::of(&[SIGTERM, SIGUSR2]);
-const REBOOT: SigSet = SigSet::of(&[SIGINT, SIGUSR1]);
+/// busybox's halt, poweroff and reboot requests.
+pub fn request(sig: i32) -> Option<Stop> {
+    match sig {
+        SIGUSR1 => Some(Stop::Halt),
+        SIGUSR2 => Some(Stop::PowerOff),
+        SIGTERM => Some(Stop::Reboot),
+        _ => None,
+    }
+}
+
+const REQUESTS: SigSet = SigSet::of(&[SIGUSR1, SIGUSR2, SIGTERM, SIGINT]);
 
 pub fn run(opts: &Options, log: Log, args: &Args, env: &Env, mask: SigSet) -> ! {
     mount_api_filesystems(log);
     open_console();
     set_hostname(log);
+    let sup = Supervisor { opts, log, child: 0, pid1: true };
 
-    // The job: COMMAND, else /etc/rc, else a shell.
+    // The job: COMMAND, else the inittab's services, else /etc/rc, else a shell.
+    let inittab = opts.command.is_none() && fs::faccessat(fs::AT_FDCWD, services::PATH, 0).is_ok();
     let (program, tail): (&CStr, &[*const c_char]) = match opts.command {
         Some(i) => (args.get(i).unwrap_or(c"/bin/sh"), args.slice(i)),
         None if fs::faccessat(fs::AT_FDCWD, c"/etc/rc", libc::X_OK).is_ok() => (c"/etc/rc", &[]),
         None => (c"/bin/sh", &[]),
     };
-    let mut reboot = false;
-    match Job::build(program, tail, env) {
-        Ok(job) => {
-            let console = console_device();
-            match supervise::spawn(program, job.argv(), job.envp(), job.path, mask, Session::Console(console.as_deref())) {
-                Ok(child) => {
+    let job = match Job::build(program, tail, env) {
+        Ok(job) => job,
+        Err(e) => {
+            say!(2; "init: cannot prepare ", program, ": ", e);
+            shutdown(&sup, None, Stop::PowerOff)
+        }
+    };
+    if inittab {
+        if let Some(mut tab) = services::load(mask, job.envp(), job.path) {
+            let stop = tab.run(&sup);
+            shutdown(&sup, Some(&mut tab), stop)
+        }
+    }
+    let console = console_device();
+    let session = Session::Terminal { device: console.as_deref(), ask_first: false };
+    let mut stop = Stop::PowerOff;
+    match supervise::spawn(program, job.argv(), job.envp(), job.path, mask, session) {
+        Ok(child) => {
+            if log.level >= 2 {
+                say!(2; "init: started ", program, " as pid ", child);
+            }
+            let sup = Supervisor { opts, log, child, pid1: true };
+            match sup.run(REQUESTS) {
+                Event::Exited(status) => {
                     if log.level >= 2 {
-                        say!(2; "init: started ", program, " as pid ", child);
+                        say!(2; "init: ", program, " exited with ", status.shell_code());
                     }
-                    let sup = Supervisor { opts, log, child, pid1: true };
-                    match sup.run(SigSet(POWER_OFF.0 | REBOOT.0)) {
-                        Event::Exited(status) => {
-                            if log.level >= 2 {
-                                say!(2; "init: ", program, " exited with ", status.shell_code());
-                            }
-                        }
-                        Event::Request(sig) => reboot = REBOOT.contains(sig),
-                    }
-                    shutdown(&sup, reboot)
                 }
-                Err(e) => say!(2; "init: cannot start ", program, ": ", e),
+                // Without an inittab there are no ctrlaltdel entries: SIGINT reboots.
+                Event::Request(sig) => stop = request(sig).unwrap_or(Stop::Reboot),
             }
         }
-        Err(e) => say!(2; "init: cannot prepare ", program, ": ", e),
+        Err(e) => say!(2; "init: cannot start ", program, ": ", e),
     }
-    let sup = Supervisor { opts, log, child: 0, pid1: true };
-    shutdown(&sup, reboot)
+    shutdown(&sup, None, stop)
 }
 
 /// COMMAND's argv and an environment with PATH (the kernel hands init none).
@@ -169,7 +204,7 @@ fn open_console() {
 
 /// The terminal behind /dev/console (e.g. /dev/ttyS0): /dev/console itself cannot be a
 /// controlling terminal, so the job gets the real device and with it job control.
-fn console_device() -> Option<Text<64>> {
+pub fn console_device() -> Option<Text<64>> {
     let mut buf = [0u8; 128];
     let n = fs::read_file(c"/sys/class/tty/console/active", &mut buf).ok()?;
     let last = buf[..n].split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).last()?;
@@ -192,18 +227,37 @@ fn set_hostname(log: Log) {
     }
 }
 
-/// Stops everything and powers off (or restarts). Never returns: PID 1 exiting panics the kernel.
-fn shutdown(sup: &Supervisor, reboot: bool) -> ! {
-    say!(2; "init: ", if reboot { "rebooting" } else { "powering off" });
+/// Stops everything and halts, powers off or reboots — or, for a restart, execs the `restart`
+/// entry. Never returns: PID 1 exiting panics the kernel. The inittab's `shutdown` entries
+/// run first, in order; then every process gets SIGTERM, the grace period, and SIGKILL.
+fn shutdown(sup: &Supervisor, tab: Option<&mut Services>, stop: Stop) -> ! {
+    say!(2; "init: ", match stop {
+        Stop::Halt => "halting",
+        Stop::PowerOff => "powering off",
+        Stop::Reboot => "rebooting",
+        Stop::Restart(_) => "restarting",
+    });
+    let mut tab = tab;
+    if let Some(tab) = tab.as_deref_mut() {
+        tab.run_in_order(crate::inittab::Action::Shutdown, sup);
+    }
     let _ = process::kill(-1, SIGTERM);
     sup.stop_the_rest();
     process::sync();
+    if let (Stop::Restart(entry), Some(tab)) = (stop, tab) {
+        tab.exec(&entry);
+        say!(2; "init: cannot exec the restart entry; rebooting");
+    }
     for path in [c"/dev/shm", c"/dev/pts", c"/run", c"/sys"] {
         let _ = mount::umount2(path, 0);
     }
     let _ = mount::mount(None, c"/", None, MS_REMOUNT | MS_RDONLY, None);
     process::sync();
-    let e = process::reboot(if reboot { RB_AUTOBOOT } else { RB_POWER_OFF });
+    let e = process::reboot(match stop {
+        Stop::Halt => RB_HALT_SYSTEM,
+        Stop::PowerOff => RB_POWER_OFF,
+        Stop::Reboot | Stop::Restart(_) => RB_AUTOBOOT,
+    });
     say!(2; "init: reboot(2) failed: ", e.err().unwrap_or(Errno::EINVAL), "; halting here");
     loop {
         let _ = signal::sigtimedwait(supervise::HANDLED, None);

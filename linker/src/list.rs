@@ -40,6 +40,10 @@ impl<T: Copy + Default, const N: usize> List<T, N> {
         self.as_slice().get(i).copied()
     }
 
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.items[..self.len]
+    }
+
     pub fn as_slice(&self) -> &[T] {
         &self.items[..self.len]
     }

@@ -208,6 +208,22 @@ fn not_pid_1_without_s_warns_with_tinis_words() {
 }
 
 #[test]
+fn a_subreaper_bit_inherited_from_a_supervisor_is_not_warned_about() {
+    let _g = shared();
+    // A supervisor that made itself a child subreaper and execs the init without -s: the bit
+    // survives exec, orphans reach the init, and (as with tini) there is no warning.
+    let mut cmd = Command::new(bin("probe"));
+    cmd.arg("subreaper").arg(bin("init")).args(["-w", "--", "sh", "-c", "(true &); sleep 0.3"]);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stderr.contains("zombie reaping won't work"), "{out:?}");
+    assert!(out.stderr.contains("Reaped zombie process with pid="), "it does reap: {out:?}");
+    // Control: the same without the supervisor's bit warns.
+    let out = run(init().args(["--", "true"]));
+    assert!(out.stderr.contains("zombie reaping won't work"), "{out:?}");
+}
+
+#[test]
 fn as_a_subreaper_it_reaps_orphans_and_w_says_so() {
     let _g = shared();
     for (args, env) in [(&["-s", "-w"][..], None), (&["-w"][..], Some(""))] {
@@ -285,9 +301,12 @@ fn the_init_pins_no_directory_and_keeps_no_descriptor_of_its_own() {
 
 #[test]
 fn help_licence_and_a_version_docker_can_parse() {
-    let out = run(init().arg("-h"));
-    assert_eq!(out.code, 0);
-    assert!(out.stdout.starts_with("Usage: init"), "{out:?}");
+    for help in ["-h", "--help"] {
+        let out = run(init().arg(help));
+        assert_eq!(out.code, 0, "{help}: {out:?}");
+        assert!(out.stdout.starts_with("Usage: init"), "{out:?}");
+        assert_eq!(out.stderr, "");
+    }
     let out = run(init().arg("-l"));
     assert!(out.stdout.contains("MIT"), "{out:?}");
     let out = run(init().arg("--version"));

@@ -4,6 +4,7 @@
 pub struct Cpio {
     out: Vec<u8>,
     next_ino: u32,
+    dirs: std::collections::HashSet<String>,
 }
 
 pub const DIR: u32 = 0o040000;
@@ -13,7 +14,7 @@ pub const CHAR: u32 = 0o020000;
 
 impl Cpio {
     pub fn new() -> Cpio {
-        Cpio { out: Vec::new(), next_ino: 1 }
+        Cpio { out: Vec::new(), next_ino: 1, dirs: Default::default() }
     }
 
     fn header(&mut self, name: &str, ino: u32, mode: u32, nlink: u32, size: usize, rdev: (u32, u32)) {
@@ -39,12 +40,24 @@ impl Cpio {
         self.next_ino
     }
 
+    /// A directory; one already in the archive is not written again (the kernel would apply
+    /// the second entry's mode).
     pub fn dir(&mut self, name: &str, perm: u32) {
+        if !self.dirs.insert(name.trim_start_matches('/').to_string()) {
+            return;
+        }
         let ino = self.ino();
         self.header(name, ino, DIR | perm, 2, 0, (0, 0));
     }
 
+    /// A file; its missing parent directories are added first (0755), as the kernel's
+    /// unpacker creates none.
     pub fn file(&mut self, name: &str, perm: u32, data: &[u8]) {
+        let path = std::path::Path::new(name.trim_start_matches('/'));
+        let parents: Vec<String> = path.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()).map(|a| a.display().to_string()).collect();
+        for parent in parents.iter().rev() {
+            self.dir(parent, 0o755);
+        }
         let ino = self.ino();
         self.header(name, ino, FILE | perm, 1, data.len(), (0, 0));
         self.out.extend_from_slice(data);

@@ -94,13 +94,6 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
         c.symlink(&format!("{inner}/{applet}"), "/bin/busybox");
     }
     for (path, mode, data) in extra {
-        // The kernel's unpacker makes no missing parent directory: add those not made above.
-        if let Some((parent, _)) = path.rsplit_once('/') {
-            if parent.starts_with("lib") {
-                c.dir("lib", 0o755);
-                c.dir(parent, 0o755);
-            }
-        }
         c.file(path, *mode, data);
     }
     gzip(&c.finish())

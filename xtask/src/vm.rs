@@ -8,7 +8,7 @@
 use crate::build::{self, Built};
 use crate::image;
 use crate::util::{checked, ensure_packages, output, target_dir};
-use std::io::{BufRead, BufReader};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -155,27 +155,64 @@ impl Boot {
 /// Boots `initrd`; stops the guest after `limit`, or as soon as `enough` says the log has
 /// what the caller waits for.
 pub fn boot(initrd: &PathBuf, may_reboot: bool, disk: Option<&Path>, limit: Duration, enough: impl Fn(&[String]) -> bool) -> Result<Boot, String> {
+    boot_answering(initrd, may_reboot, disk, limit, enough, &[])
+}
+
+/// As [`boot`], typing `answer` on the serial console each time the console shows `prompt`
+/// (a prompt need not end its line: "Please press Enter to activate this console. ").
+pub fn boot_answering(
+    initrd: &PathBuf,
+    may_reboot: bool,
+    disk: Option<&Path>,
+    limit: Duration,
+    enough: impl Fn(&[String]) -> bool,
+    answers: &[(&str, &str)],
+) -> Result<Boot, String> {
     let start = Instant::now();
     let mut child = qemu(initrd, may_reboot, disk)?
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("cannot run qemu: {e}"))?;
-    let stdout = child.stdout.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    let prompts: Vec<String> = answers.iter().map(|(p, _)| p.to_string()).collect();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
-            let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_string();
-            if tx.send(text).is_err() {
-                break;
+        // Whole lines as they complete; a partial line as soon as it holds a prompt.
+        let mut pending = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+            pending.extend_from_slice(&chunk[..n]);
+            while let Some(at) = pending.iter().position(|&c| c == b'\n') {
+                let line: Vec<u8> = pending.drain(..=at).collect();
+                let text = String::from_utf8_lossy(&line).trim_end_matches(['\r', '\n']).to_string();
+                if tx.send(text).is_err() {
+                    return;
+                }
+            }
+            let partial = String::from_utf8_lossy(&pending).to_string();
+            if prompts.iter().any(|p| partial.contains(p.as_str())) {
+                pending.clear();
+                if tx.send(partial).is_err() {
+                    return;
+                }
             }
         }
     });
     let mut log = Vec::new();
     let exit = loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) => log.push(line),
+            Ok(line) => {
+                for (prompt, answer) in answers {
+                    if line.contains(prompt) {
+                        let _ = stdin.write_all(answer.as_bytes());
+                        let _ = stdin.flush();
+                    }
+                }
+                log.push(line);
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break child.wait().ok(),
         }

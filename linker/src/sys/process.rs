@@ -124,6 +124,7 @@ pub fn setgroups(groups: &[u32]) -> Result<()> {
 
 pub const RB_POWER_OFF: u32 = 0x4321_fedc;
 pub const RB_AUTOBOOT: u32 = 0x0123_4567;
+pub const RB_HALT_SYSTEM: u32 = 0xcdef_0123;
 pub const RB_DISABLE_CAD: u32 = 0;
 
 /// `reboot(2)`.

@@ -12,6 +12,8 @@
 //! - `open PATH r|w|rw`: opens a path; `opened` or `refused ERRNO`.
 //! - `syscall NR [ARG0]`: a raw syscall with ARG0 (default 0) and zeros; `ok` or `refused ERRNO`.
 //! - `int80`: getpid through the 32-bit entry (`int $0x80`); `ok PID` when it comes back.
+//! - `subreaper PROGRAM [ARG...]`: becomes a child subreaper, then execs PROGRAM (a
+//!   supervisor that execs an init without `-s`).
 //! - `nopdeath`: clears its own parent-death signal, prints `ready`, and waits forever.
 //!
 //! For `cargo xtask bench` (the init's work, run as its child):
@@ -27,7 +29,7 @@ use linker::sys::signal::{self, SIG_BLOCK, SIGUSR1, SigSet};
 use linker::sys::{fs, process, time, tty, Errno};
 use linker::{Args, Env, say};
 
-fn main(args: Args, _env: Env) -> i32 {
+fn main(args: Args, env: Env) -> i32 {
     match (args.bytes(1), args.get(2)) {
         (Some(b"escape"), Some(marker)) => {
             let _ = fs::mkdir(c"probe-jail", 0o755);
@@ -111,6 +113,12 @@ fn main(args: Args, _env: Env) -> i32 {
             unsafe { core::arch::asm!("int 0x80", inlateout("rax") 20usize => ret, options(nostack)) };
             say!(1; "ok ", ret);
             0
+        }
+        (Some(b"subreaper"), Some(program)) => {
+            let _ = process::prctl(36, 1, 0, 0, 0);
+            let e = process::execve(program, args.tail_ptr(2), env.as_ptr());
+            say!(2; "probe: cannot exec ", program, ": ", e);
+            127
         }
         (Some(b"nopdeath"), _) => {
             let _ = process::prctl(1, 0, 0, 0, 0);
