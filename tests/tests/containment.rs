@@ -287,6 +287,21 @@ fn a_directory_as_stdio_is_refused() {
 }
 
 #[test]
+fn an_o_path_descriptor_as_stdio_is_refused() {
+    let _g = shared();
+    use std::os::fd::FromRawFd;
+    // SAFETY: open(2) of a NUL-terminated path; the descriptor is owned by the File below.
+    let fd = unsafe { libc::open(c"/etc/hostname".as_ptr(), libc::O_PATH) };
+    assert!(fd >= 0);
+    // SAFETY: `fd` is a fresh descriptor nothing else owns.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let out = launcher(&[], &rootfs()).arg("true").stdin(file).output().unwrap();
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("launcher: refusing an O_PATH descriptor as the container's stdin"), "{out:?}");
+}
+
+#[test]
 fn docker_masks_interrupts_asound_and_powercap() {
     let _g = shared();
     assert!(!std::fs::read_to_string("/proc/interrupts").unwrap().is_empty());
