@@ -53,8 +53,10 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     let _ = fs::close(ctx.parent_end);
     // If the launcher dies — even by SIGKILL — so does the container. Armed first; the wait
     // for the go-ahead below is the race check (a launcher that died before this shows up as
-    // end-of-stream there).
-    prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+    // end-of-stream there). An OCI container outlives its `create` process by design.
+    if spec.detached.is_none() {
+        prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+    }
     // Into the container's v1 groups (limits, device rules) before anything else happens here.
     Cgroup::enter_v1(ctx.v1_tasks.as_slice()).context("cannot enter the container's cgroup (tasks)")?;
     process::setsid().context("setsid")?;
@@ -93,14 +95,35 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     security::confine(spec, keep)?;
     security::drop_privileges(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
-    prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
-    if !ctx.sync.parent_alive() {
-        return Err(Error::new("the launcher went away before the container started"));
+    if spec.detached.is_none() {
+        prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
+        if !ctx.sync.parent_alive() {
+            return Err(Error::new("the launcher went away before the container started"));
+        }
     }
 
     fs::chdir(spec.workdir).context_on("cannot enter --workdir", spec.workdir)?;
     check_cwd()?;
+    if let Some(fifo) = spec.detached {
+        wait_for_start(ctx, fifo)?;
+    }
     exec(ctx)
+}
+
+/// OCI `create`: tells the creator this PID 1 is ready, then waits for `start` to write one
+/// byte into the exec fifo. The fifo is open read-write, so the read blocks until that byte
+/// comes (never an end-of-file), and `start` can tell a dead container by ENXIO.
+fn wait_for_start(ctx: &Plan, fifo: i32) -> Result<()> {
+    ctx.sync.send_ready().context("cannot tell the creator the container is ready")?;
+    let mut byte = [0u8];
+    loop {
+        match fs::read(fifo, &mut byte) {
+            Ok(1) => return Ok(()),
+            Err(Errno::EINTR) => continue,
+            Ok(_) => return Err(Error::new("the exec fifo closed before the container was started")),
+            Err(e) => return Err(Error::sys("cannot wait on the exec fifo", e)),
+        }
+    }
 }
 
 /// The working directory must be inside the new root (the class of runc CVE-2024-21626).
@@ -115,6 +138,12 @@ fn check_cwd() -> Result<()> {
 
 /// COMMAND, or the default shell.
 fn command(ctx: &Plan) -> (&'static CStr, &'static [*const c_char]) {
+    if let Some(argv) = ctx.spec.argv {
+        // SAFETY: an argv the front end built: non-empty, each entry a NUL-terminated string
+        // that lives as long as the process.
+        let program = argv.first().map(|&p| unsafe { CStr::from_ptr(p) });
+        return (program.unwrap_or(DEFAULT_COMMAND), argv);
+    }
     match ctx.spec.command {
         Some(i) => (ctx.args.get(i).unwrap_or(DEFAULT_COMMAND), ctx.args.slice(i)),
         None => (DEFAULT_COMMAND, &DEFAULT_ARGV),

@@ -9,6 +9,14 @@
 use linker::{Errno, Show, Text};
 
 pub const EXIT_LAUNCHER: i32 = 125;
+
+/// The program that speaks: `launcher`, or `knocker` (the OCI runtime front end), which calls
+/// [`speak_as_knocker`] first thing. One flag, no lock: the programs are single-threaded.
+static KNOCKER: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+pub fn speak_as_knocker() {
+    KNOCKER.store(true, core::sync::atomic::Ordering::Relaxed);
+}
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
@@ -67,7 +75,7 @@ impl Error {
     /// The single line, without the trailing newline (for tests and for `report`).
     pub fn line(&self) -> Text<512> {
         let mut t = Text::new();
-        t.push("launcher: ").push(self.what);
+        t.push(if KNOCKER.load(core::sync::atomic::Ordering::Relaxed) { "knocker: " } else { "launcher: " }).push(self.what);
         if !self.subject.is_empty() {
             t.push(" ").push(&self.subject);
         }

@@ -35,7 +35,7 @@ use linker::clone::{self, Stack};
 use linker::sys::fs::{self, O_DIRECTORY, O_PATH};
 use linker::sys::ns::{CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS};
 use linker::sys::process::{self, WaitStatus};
-use linker::sys::Errno;
+use linker::sys::{Errno, Fd};
 use linker::{Args, Env, Text, say};
 
 /// The child's stack: 1 MiB, allocated by hand (plus a guard page below it).
@@ -69,28 +69,47 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
     // the container once it runs), never a death that leaves a lock or a cgroup behind.
     let mask = supervise::block_signals()?;
-    security::stay_undumpable()?;
-    check_rootfs(&spec)?;
-    preflight::check_stdio()?;
-    preflight::resolve_devices(&mut spec)?;
-    if spec.limits.pids_by_default {
-        spec.limits.pids = Some(preflight::default_pids());
-    }
     preflight::warn_if_reachable(&spec);
-
-    let init = init_bin::prepare(&spec)?;
     let mut pid_name = Text::<16>::new();
     pid_name.push(process::getpid());
     let name = spec.name.unwrap_or(pid_name.as_bytes());
-    let mut cgroup = Cgroup::create(&spec, name)?;
+    let running = create(&mut spec, name, args, env, mask)?;
+    running.run_to_end(&spec)
+}
+
+/// A container whose PID 1 has been started and released: it runs COMMAND, or waits on the
+/// exec fifo of an OCI `create` (`Spec::detached`).
+pub struct Running {
+    pub pid: i32,
+    pub cgroup: Cgroup,
+    pub sync: sync::ParentEnd,
+    init: Option<Fd>,
+    guard: Container,
+    terminal: bool,
+}
+
+/// Everything from the checks on the host to the release of the container's PID 1: the one
+/// container life both front ends (the launcher's command line, the OCI runtime) go through.
+/// `name` names the cgroup; signals must already be blocked (`mask` is what they were).
+pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::sys::signal::SigSet) -> Result<Running> {
+    security::stay_undumpable()?;
+    check_rootfs(spec)?;
+    preflight::check_stdio()?;
+    preflight::resolve_devices(spec)?;
+    if spec.limits.pids_by_default {
+        spec.limits.pids = Some(preflight::default_pids());
+    }
+    let spec: &Spec = spec;
+    let init = init_bin::prepare(spec)?;
+    let cgroup = Cgroup::create(spec, name)?;
     if spec.verbose {
         say!(2; "launcher: cgroup ", cgroup.describe());
     }
-    let terminal = tty::wanted(&spec);
+    let terminal = tty::wanted(spec);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
 
     let mut ctx = child::Plan {
-        spec: &spec,
+        spec,
         args,
         env,
         init: init.as_ref().map(|fd| fd.raw()),
@@ -102,18 +121,18 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();
-    let pid = match clone::spawn(namespaces(&spec), into, &stack, child::run, &mut ctx) {
+    let pid = match clone::spawn(namespaces(spec), into, &stack, child::run, &mut ctx) {
         // Kernels before 5.7 (no CLONE_INTO_CGROUP) or 5.3 (no clone3), or a seccomp profile that
         // hides clone3: start the child plainly and move it by pid while it waits.
         Err(Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL) if into.is_some() => {
-            clone::spawn(namespaces(&spec), None, &stack, child::run, &mut ctx).map(|pid| (pid, false))
+            clone::spawn(namespaces(spec), None, &stack, child::run, &mut ctx).map(|pid| (pid, false))
         }
         other => other.map(|pid| (pid, into.is_some())),
     };
     drop(ctx);
     drop(stack);
     let (pid, placed) = pid.context("cannot create the container (clone)")?;
-    let container = Container(pid);
+    let guard = Container(pid);
     if spec.verbose {
         say!(2; "launcher: container's PID 1 is host pid ", pid);
         if placed {
@@ -133,20 +152,47 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         Ok(()) | Err(Errno::EPIPE) => {}
         Err(e) => return Err(Error::sys("cannot release the container", e)),
     }
-    let mut relay = match terminal {
-        true => parent_end.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
-        false => None,
-    };
-    let status = supervise::wait(pid, &parent_end, relay.as_mut())?;
-    container.exited();
-    drop(relay);
-    drop(init);
+    Ok(Running { pid, cgroup, sync: parent_end, init, guard, terminal })
+}
 
-    let oom = cgroup.oom_killed();
-    let limit = cgroup.memory_limit();
-    cgroup.destroy();
-    drop(cgroup);
-    Ok(report(status, oom, limit))
+impl Running {
+    /// In the foreground: forwards signals and relays the terminal until PID 1 exits, then
+    /// reports and takes the cgroup down. The container's status is the result.
+    pub fn run_to_end(self, spec: &Spec) -> Result<i32> {
+        let Running { pid, mut cgroup, sync, init, guard, terminal } = self;
+        let mut relay = match terminal {
+            true => sync.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
+            false => None,
+        };
+        let status = supervise::wait(pid, &sync, relay.as_mut())?;
+        guard.exited();
+        drop(relay);
+        drop(init);
+        let _ = spec;
+        let oom = cgroup.oom_killed();
+        let limit = cgroup.memory_limit();
+        cgroup.destroy();
+        drop(cgroup);
+        Ok(report(status, oom, limit))
+    }
+
+    /// OCI `create`: waits until PID 1 is set up and blocked on the exec fifo, then leaves it
+    /// running (its parent, the caller, is about to exit) with its cgroup in place. A PID 1
+    /// that failed on the way has said why on stderr: its exit status is the error.
+    pub fn detach(self) -> Result<i32> {
+        match self.sync.wait_ready() {
+            Ok(()) => {}
+            Err(_) => {
+                let status = process::wait4(self.pid, 0).ok().flatten().map(|(_, s)| s.shell_code()).unwrap_or(error::EXIT_LAUNCHER);
+                self.guard.exited();
+                return Err(Error::new("the container failed during its setup").exit_code(if status == 0 { error::EXIT_LAUNCHER } else { status }));
+            }
+        }
+        let pid = self.pid;
+        self.guard.exited();
+        self.cgroup.keep();
+        Ok(pid)
+    }
 }
 
 /// The container's exit status as the launcher's, with the reason when the kernel killed it

@@ -138,6 +138,15 @@ pub struct Spec {
     pub allow_new_privs: bool,
     pub seccomp: bool,
     pub tty: Tty,
+    /// COMMAND's argv when it does not come from the launcher's own argv (the OCI config's
+    /// `process.args`); its first word is the program.
+    pub argv: Option<&'static [*const core::ffi::c_char]>,
+    /// OCI `create`: the exec fifo (open read-write, close-on-exec). PID 1 has no parent-death
+    /// signal, tells the creator when it is ready, and waits for one byte here before exec.
+    pub detached: Option<i32>,
+    /// Whether a launcher holds the cgroup's liveness lock (see cgroup/stale.rs); an OCI
+    /// container's group lives as long as its state instead.
+    pub locked: bool,
 }
 
 impl Spec {
@@ -162,6 +171,9 @@ impl Spec {
             allow_new_privs: false,
             seccomp: true,
             tty: Tty::Auto,
+            argv: None,
+            detached: None,
+            locked: true,
         }
     }
 }

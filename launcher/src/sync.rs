@@ -3,7 +3,8 @@
 //! - parent → child: one byte once the child is in its cgroups: "go on". The child prepares the
 //!   container meanwhile but blocks before dropping privileges and exec, so limits hold before
 //!   COMMAND's first instruction even where the child must be moved by pid (cgroup v1).
-//! - child → parent: the container terminal's master side (SCM_RIGHTS), when there is one.
+//! - child → parent: the container terminal's master side (SCM_RIGHTS), when there is one;
+//!   for an OCI `create`, one byte once PID 1 is set up and waits on the exec fifo.
 //!
 //! End of stream tells each side the other is gone: the child's end is close-on-exec, so the
 //! parent sees it close when the init starts (or the child dies); the child checks the parent
@@ -22,10 +23,22 @@ pub fn channel() -> Result<(ParentEnd, ChildEnd)> {
 
 const GO: u8 = b'G';
 const TERMINAL: u8 = b'T';
+const READY: u8 = b'R';
 
 impl ParentEnd {
     pub fn release(&self) -> Result<()> {
         socket::send(self.0.raw(), GO, None)
+    }
+
+    /// Waits until the child is ready (OCI `create`); `Err(EPIPE)` if it died first.
+    pub fn wait_ready(&self) -> Result<()> {
+        loop {
+            match socket::recv(self.0.raw(), 0)? {
+                Some((READY, _)) => return Ok(()),
+                Some(_) => continue,
+                None => return Err(Errno::EPIPE),
+            }
+        }
     }
 
     /// Waits for the child's terminal, or for the child to exec or die (`None`).
@@ -49,6 +62,10 @@ impl ChildEnd {
     /// Whether the parent still holds its end (it has not exited).
     pub fn parent_alive(&self) -> bool {
         !matches!(socket::recv(self.0.raw(), MSG_DONTWAIT | MSG_PEEK), Ok(None))
+    }
+
+    pub fn send_ready(&self) -> Result<()> {
+        socket::send(self.0.raw(), READY, None)
     }
 
     pub fn send_terminal(&self, master: &Fd) -> Result<()> {

@@ -165,7 +165,7 @@ fn a_container_whose_launcher_was_killed_is_killed_by_the_next_launcher() {
     assert!(out.stderr.contains("launcher: removed the cgroup knocker/stale-test of a container whose launcher died (killed 1 process)"), "{out:?}");
     assert!(eventually(Duration::from_secs(2), || pids_running(&["/probe", "nopdeath"]).is_empty()), "the orphaned container still runs");
     assert!(knocker_cgroups().iter().all(|p| !p.ends_with("stale-test")), "{:?}", knocker_cgroups());
-    assert!(!Path::new("/run/knocker/stale-test.lock").exists());
+    assert!(!Path::new("/run/knocker/@launcher/stale-test.lock").exists());
 }
 
 #[test]

@@ -9,7 +9,8 @@ use std::process::Command;
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 pub const GNU: &str = "x86_64-unknown-linux-gnu";
-pub const PROGRAMS: [&str; 2] = ["launcher", "init"];
+/// The static programs: (cargo package, binary).
+pub const PROGRAMS: [(&str, &str); 3] = [("launcher", "launcher"), ("init", "init"), ("oci", "knocker")];
 
 pub struct Built {
     pub dir: PathBuf,
@@ -35,6 +36,9 @@ impl Built {
     pub fn init(&self) -> PathBuf {
         self.dir.join("init")
     }
+    pub fn knocker(&self) -> PathBuf {
+        self.dir.join("knocker")
+    }
 }
 
 pub fn run(args: &[String]) -> Result<Built, String> {
@@ -48,8 +52,8 @@ pub fn build() -> Result<Built, String> {
     let target = choose_target()?;
     let mut cmd = cargo();
     cmd.current_dir(util::root()).args(["build", "--release", "--target", target]);
-    for p in PROGRAMS {
-        cmd.args(["-p", p]);
+    for (package, _) in PROGRAMS {
+        cmd.args(["-p", package]);
     }
     // Plain RUSTFLAGS would replace the target's rustflags in .cargo/config.toml.
     cmd.env_remove("RUSTFLAGS");
@@ -57,7 +61,7 @@ pub fn build() -> Result<Built, String> {
     let out = target_dir().join("knocker");
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let mut rows = Vec::new();
-    for p in PROGRAMS {
+    for (_, p) in PROGRAMS {
         let built = target_dir().join(target).join("release").join(p);
         let dest = out.join(p);
         let tmp = out.join(format!(".{p}.new"));

@@ -1,4 +1,5 @@
-//! `cargo xtask install [--prefix DIR]`: DIR/bin/launcher and DIR/libexec/knocker/init.
+//! `cargo xtask install [--prefix DIR]`: DIR/bin/launcher, DIR/bin/knocker (the OCI runtime) and
+//! DIR/libexec/knocker/init.
 //! The init is never put on the PATH under the name `init`: `sudo init 6` must keep reaching
 //! the system's own init. The launcher finds it at ../libexec/knocker/init from its own path.
 
@@ -17,6 +18,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let built = build::build()?;
     put(&built.launcher(), &prefix.join("bin/launcher"))?;
+    put(&built.knocker(), &prefix.join("bin/knocker"))?;
     put(&built.init(), &prefix.join("libexec/knocker/init"))?;
     Ok(())
 }

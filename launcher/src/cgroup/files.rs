@@ -37,7 +37,7 @@ fn pid_of(name: &[u8]) -> Option<i32> {
 }
 
 /// Calls `f` with each pid listed in `dir/cgroup.procs` (the first 4 KiB of it).
-fn for_each_listed(dir: &Path, mut f: impl FnMut(i32)) {
+pub fn for_each_listed(dir: &Path, mut f: impl FnMut(i32)) {
     let mut p = dir.clone();
     p.push("/cgroup.procs");
     let mut buf = [0u8; 4096];

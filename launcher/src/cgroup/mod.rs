@@ -128,20 +128,23 @@ pub struct Cgroup {
     /// The `tasks` file of each v1 directory, open for writing: the child moves itself.
     v1_tasks: [Option<Fd>; MAX_HIERARCHIES],
     memory_limit: Option<u64>,
-    /// Held while the container lives: tells other launchers this group is not stale.
-    _alive: stale::Lock,
+    /// Held while the container lives: tells other launchers this group is not stale. None
+    /// for an OCI container, whose group lives as long as its state.
+    _alive: Option<stale::Lock>,
 }
 
 impl Cgroup {
     /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
     pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
-        let alive = stale::Lock::take(name)?;
+        let alive = if spec.locked { Some(stale::Lock::take(name)?) } else { None };
         let all = hierarchies();
         if all.is_empty() {
             return Err(Error::new("no cgroup file system at /sys/fs/cgroup: cannot confine the container's devices")
                 .hint("mount cgroup2 there: mount -t cgroup2 none /sys/fs/cgroup"));
         }
-        stale::sweep(&all, name);
+        if spec.locked {
+            stale::sweep(&all, name);
+        }
         let mut cg = Cgroup {
             dirs: Dirs::new(),
             v2_fd: None,
@@ -233,6 +236,39 @@ impl Cgroup {
         self.v1_tasks = [const { None }; MAX_HIERARCHIES];
         files::kill_and_remove(&self.dirs);
         self.dirs = Dirs::new();
+    }
+
+    /// Leaves the group in place (an OCI container that outlives its `create`): only the
+    /// descriptors close.
+    pub fn keep(mut self) {
+        self.v2_fd = None;
+        self.v1_tasks = [const { None }; MAX_HIERARCHIES];
+        self.dirs = Dirs::new();
+    }
+
+    /// Kills everything in the group `knocker/<name>` and removes it in every hierarchy (OCI
+    /// `delete`). Returns how many processes were in it.
+    pub fn remove_named(name: &[u8]) -> usize {
+        stale::remove_quietly(&hierarchies(), name).unwrap_or(0)
+    }
+
+    /// The pids in the group `knocker/<name>` (first hierarchy that has it), up to `out`'s size.
+    pub fn pids_of(name: &[u8], out: &mut [i32]) -> usize {
+        let mut n = 0;
+        for h in hierarchies().iter() {
+            let mut path = h.path.clone();
+            path.push("/knocker/").bytes(name);
+            if path.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
+                files::for_each_listed(&path, |pid| {
+                    if n < out.len() {
+                        out[n] = pid;
+                        n += 1;
+                    }
+                });
+                break;
+            }
+        }
+        n
     }
 
     pub fn describe(&self) -> Text<1024> {

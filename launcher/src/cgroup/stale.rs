@@ -1,6 +1,6 @@
 //! Which containers are alive, and what to do with the groups of those that are not.
 //!
-//! A launcher holds an exclusive `flock` on `/run/knocker/<name>.lock` for as long as its
+//! A launcher holds an exclusive `flock` on `/run/knocker/@launcher/<name>.lock` for as long as its
 //! container lives; the kernel drops it when the launcher dies, however it dies (the
 //! container never has the descriptor: it closes at exec). A `knocker/<name>` group whose lock
 //! anybody can take is stale: its launcher was killed, and whatever still runs in it — an init
@@ -13,7 +13,9 @@ use linker::sys::fs::{self, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_DIRECTORY, O
 use linker::sys::Errno;
 use linker::{Fd, Text, say};
 
-const LOCKS: &core::ffi::CStr = c"/run/knocker";
+/// Beside the OCI runtime's state (`/run/knocker/<id>`): `@` is in no OCI container id.
+const STATE: &core::ffi::CStr = c"/run/knocker";
+const LOCKS: &core::ffi::CStr = c"/run/knocker/@launcher";
 
 pub struct Lock {
     _fd: Fd,
@@ -30,9 +32,11 @@ impl Lock {
 
     /// The lock of `name`, or None when a live launcher holds it.
     fn try_take(name: &[u8]) -> Result<Option<Lock>> {
-        match fs::mkdir(LOCKS, 0o700) {
-            Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(Error::sys("cannot create", e).on(LOCKS).hint("knocker keeps its locks there")),
+        for dir in [STATE, LOCKS] {
+            match fs::mkdir(dir, 0o700) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(Error::sys("cannot create", e).on(dir).hint("knocker keeps its locks there")),
+            }
         }
         let mut path = Text::<128>::new();
         path.push(LOCKS).push("/").bytes(name).push(".lock");
@@ -87,8 +91,9 @@ pub fn sweep(all: &Dirs, own: &[u8]) {
     }
 }
 
-/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists.
-fn remove(all: &Dirs, name: &[u8]) {
+/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists, without a
+/// word: how many processes were in it, or None when there was no such group.
+pub fn remove_quietly(all: &Dirs, name: &[u8]) -> Option<usize> {
     let mut found = Dirs::new();
     for h in all.iter() {
         let mut path = h.path.clone();
@@ -98,10 +103,16 @@ fn remove(all: &Dirs, name: &[u8]) {
         }
     }
     if found.is_empty() {
-        return;
+        return None;
     }
     let killed = files::kill_all(&found);
     files::kill_and_remove(&found);
+    Some(killed)
+}
+
+/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists, and says so.
+fn remove(all: &Dirs, name: &[u8]) {
+    let Some(killed) = remove_quietly(all, name) else { return };
     let mut line = Text::<256>::new();
     line.push("launcher: removed the cgroup knocker/").bytes(name).push(" of a container whose launcher died");
     if killed > 0 {

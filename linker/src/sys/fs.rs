@@ -5,7 +5,7 @@ use core::ffi::CStr;
 
 pub const AT_FDCWD: i32 = -100;
 pub use libc::{
-    AT_EMPTY_PATH, AT_REMOVEDIR, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
+    AT_EMPTY_PATH, AT_REMOVEDIR, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_NOCTTY,
     O_NOFOLLOW, O_NONBLOCK, O_PATH, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
@@ -288,6 +288,13 @@ pub fn mknodat(dir: i32, path: &CStr, mode: u32, dev: u64) -> Result<()> {
 }
 
 pub const S_IFBLK: u32 = libc::S_IFBLK;
+pub const S_IFIFO: u32 = libc::S_IFIFO;
+
+/// `renameat(2)` from and to paths relative to the working directory.
+pub fn rename(from: &CStr, to: &CStr) -> Result<()> {
+    // SAFETY: both are valid C strings.
+    unsafe { call!(renameat, AT_FDCWD, from.as_ptr(), AT_FDCWD, to.as_ptr()) }.map(drop)
+}
 
 /// Reads the whole of a small file into `buf`; returns the length.
 pub fn read_file(path: &CStr, buf: &mut [u8]) -> Result<usize> {

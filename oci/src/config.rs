@@ -1,0 +1,242 @@
+//! A bundle's `config.json` → the launcher's [`Spec`]: the same plan the launcher's command line
+//! makes, so the container is built by the same code. What the container code cannot do yet
+//! is refused with one line naming the field — never silently dropped.
+
+use crate::arena::Arena;
+use crate::json::{self, Kind, Value};
+use launcher::error::{Error, Result};
+use launcher::spec::{self, Init, Mount, Spec, Tty};
+use core::ffi::CStr;
+
+/// What the front end needs besides the Spec.
+pub struct Config {
+    pub spec: Spec,
+    pub terminal: bool,
+    /// The raw `annotations` object (or `{}`), for the state.
+    pub annotations: &'static [u8],
+}
+
+fn bad(field: &'static str, what: &'static str) -> Error {
+    Error::new("config.json:").on(field).hint(what)
+}
+
+/// A decoded string, NUL-terminated, in the arena.
+fn string(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static CStr> {
+    let raw = v.raw_str().ok_or_else(|| bad(field, "expected a string"))?;
+    let buf = arena.bytes(raw.len() + 1, 1).ok_or_else(|| Error::new("config.json is too large"))?;
+    let n = v.decode_str(buf).ok_or_else(|| bad(field, "a string with a NUL or a bad escape"))?;
+    CStr::from_bytes_with_nul(&buf[..n + 1]).map_err(|_| bad(field, "a string with a NUL"))
+}
+
+fn bytes(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static [u8]> {
+    string(arena, v, field).map(CStr::to_bytes)
+}
+
+fn expect(v: Option<Value<'static>>, kind: Kind, field: &'static str, what: &'static str) -> Result<Option<Value<'static>>> {
+    match v {
+        Some(v) if v.kind() == kind => Ok(Some(v)),
+        Some(v) if v.kind() == Kind::Null => Ok(None),
+        Some(_) => Err(bad(field, what)),
+        None => Ok(None),
+    }
+}
+
+/// Reads `doc` (config.json of the bundle at `bundle`, an absolute path) into a Spec for the
+/// container `id`.
+pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena: &mut Arena) -> Result<Config> {
+    let top = json::parse(doc).map_err(|e| {
+        let mut line = linker::Text::<16>::new();
+        line.push(json::line_of(doc, e.at));
+        Error::new("config.json is not valid JSON: line").on(&line).hint(e.what)
+    })?;
+    if top.kind() != Kind::Object {
+        return Err(bad("(the document)", "expected an object"));
+    }
+
+    // root: a path relative to the bundle, or absolute.
+    let root = expect(top.get("root"), Kind::Object, "root", "expected an object")?.ok_or_else(|| bad("root", "missing"))?;
+    let path = bytes(arena, root.get("path").ok_or_else(|| bad("root.path", "missing"))?, "root.path")?;
+    let rootfs = if path.first() == Some(&b'/') {
+        arena.cstr(path)
+    } else {
+        let mut joined = linker::Text::<4096>::new();
+        joined.bytes(bundle).push("/").bytes(path);
+        arena.cstr(joined.as_bytes())
+    }
+    .ok_or_else(|| Error::new("config.json is too large"))?;
+    let mut s = Spec::new(rootfs);
+    s.read_only = root.get("readonly").and_then(|v| v.as_bool()).unwrap_or(false);
+    s.init = Init::None;
+    s.name = Some(id);
+    s.locked = false;
+    s.limits.pids_by_default = false;
+    s.seccomp = false;
+    s.allow_new_privs = true;
+    s.caps = 0;
+
+    if let Some(h) = top.get("hostname") {
+        let name = bytes(arena, h, "hostname")?;
+        if !name.is_empty() {
+            if !spec::valid_hostname(name) {
+                return Err(bad("hostname", "letters, digits, '-' and '.', at most 64"));
+            }
+            s.hostname = name;
+        }
+    }
+
+    let process = expect(top.get("process"), Kind::Object, "process", "expected an object")?.ok_or_else(|| bad("process", "missing"))?;
+    let terminal = process.get("terminal").and_then(|v| v.as_bool()).unwrap_or(false);
+    s.tty = if terminal { Tty::Always } else { Tty::Never };
+    let args = expect(process.get("args"), Kind::Array, "process.args", "expected an array of strings")?
+        .ok_or_else(|| bad("process.args", "missing"))?;
+    let count = args.items().count();
+    if count == 0 {
+        return Err(bad("process.args", "empty: nothing to run"));
+    }
+    let argv = arena.pointers(count + 1).ok_or_else(|| Error::new("config.json is too large"))?;
+    for (i, a) in args.items().enumerate() {
+        argv[i] = string(arena, a, "process.args")?.as_ptr();
+    }
+    s.argv = Some(&argv[..count]);
+    if let Some(env) = expect(process.get("env"), Kind::Array, "process.env", "expected an array of strings")? {
+        for e in env.items() {
+            let entry = string(arena, e, "process.env")?;
+            if !spec::valid_env(entry.to_bytes()) {
+                return Err(bad("process.env", "entries are KEY=VALUE"));
+            }
+            s.env.push(entry).map_err(|_| bad("process.env", "more than 64 entries"))?;
+        }
+    }
+    if let Some(cwd) = process.get("cwd") {
+        let dir = string(arena, cwd, "process.cwd")?;
+        if dir.to_bytes().first() != Some(&b'/') {
+            return Err(bad("process.cwd", "must be an absolute path"));
+        }
+        s.workdir = dir;
+    }
+    if let Some(user) = expect(process.get("user"), Kind::Object, "process.user", "expected an object")? {
+        let id = |name: &'static str| -> Result<u32> {
+            match user.get(name) {
+                None => Ok(0),
+                Some(v) => v.as_u64().filter(|&n| n < u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad("process.user", "uid and gid are numbers")),
+            }
+        };
+        s.uid = id("uid")?;
+        s.gid = id("gid")?;
+    }
+    s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
+    if let Some(caps) = expect(process.get("capabilities"), Kind::Object, "process.capabilities", "expected an object")? {
+        // One set for all five, as the launcher keeps them: the bounding set bounds the rest.
+        if let Some(bounding) = caps.get("bounding") {
+            for c in bounding.items() {
+                let name = bytes(arena, c, "process.capabilities.bounding")?;
+                let bit = spec::parse_cap(name).ok_or_else(|| bad("process.capabilities.bounding", "an unknown capability"))?;
+                s.caps |= bit;
+            }
+        }
+    }
+
+    for m in top.get("mounts").map(|m| m.items()).into_iter().flatten() {
+        mount(&mut s, m, arena)?;
+    }
+
+    if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
+        namespaces(&mut s, linux, arena)?;
+        if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
+            resources(&mut s, r)?;
+        }
+        // The default filter stands for any profile until config profiles are compiled.
+        s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);
+    }
+
+    let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
+    Ok(Config { spec: s, terminal, annotations })
+}
+
+/// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
+/// launcher's own, hardened ones; binds and tmpfs elsewhere become the launcher's mounts.
+fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
+    let dst = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
+    let kind = match m.get("type") {
+        Some(t) => bytes(arena, t, "mounts[].type")?,
+        None => b"",
+    };
+    let options = m.get("options");
+    let has = |opt: &str| options.is_some_and(|o| o.items().any(|v| v.raw_str() == Some(opt.as_bytes())));
+    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/dev/mqueue" | b"/sys" | b"/sys/fs/cgroup");
+    if system {
+        return Ok(());
+    }
+    if dst.first() != Some(&b'/') {
+        return Err(bad("mounts[].destination", "must be an absolute path"));
+    }
+    let entry = if kind == b"bind" || has("bind") || has("rbind") {
+        let src = bytes(arena, m.get("source").ok_or_else(|| bad("mounts[].source", "missing for a bind mount"))?, "mounts[].source")?;
+        Mount::Bind { src, dst, read_only: has("ro") }
+    } else if kind == b"tmpfs" {
+        Mount::Tmpfs { dst }
+    } else {
+        return Err(bad("mounts[].type", "only bind and tmpfs mounts are supported besides the system ones"));
+    };
+    s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
+}
+
+/// `linux.namespaces`: the launcher makes new UTS, PID, mount, IPC and cgroup namespaces, and
+/// a network namespace unless the config has none (then the host's is shared).
+fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
+    let Some(list) = expect(linux.get("namespaces"), Kind::Array, "linux.namespaces", "expected an array")? else {
+        s.host_network = true;
+        return Ok(());
+    };
+    let mut network = false;
+    let mut required = 0u8;
+    for ns in list.items() {
+        let kind = bytes(arena, ns.get("type").ok_or_else(|| bad("linux.namespaces[].type", "missing"))?, "linux.namespaces[].type")?;
+        if ns.get("path").is_some_and(|p| p.raw_str().is_some_and(|p| !p.is_empty())) {
+            return Err(bad("linux.namespaces[].path", "joining an existing namespace is not supported yet"));
+        }
+        match kind {
+            b"network" => network = true,
+            b"pid" => required |= 1,
+            b"mount" => required |= 2,
+            b"ipc" => required |= 4,
+            b"uts" => required |= 8,
+            b"cgroup" => {}
+            b"user" => return Err(bad("linux.namespaces", "user namespaces are not supported yet")),
+            b"time" => return Err(bad("linux.namespaces", "time namespaces are not supported")),
+            _ => return Err(bad("linux.namespaces[].type", "an unknown namespace type")),
+        }
+    }
+    if required != 15 {
+        return Err(bad("linux.namespaces", "sharing the host's pid, mount, ipc or uts namespace is not supported"));
+    }
+    s.host_network = !network;
+    Ok(())
+}
+
+/// `linux.resources`: memory, pids and CPU quota, as the launcher's limits.
+fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
+    if let Some(limit) = r.get("memory").and_then(|m| m.get("limit")) {
+        match limit.as_i64() {
+            Some(n) if n > 0 => s.limits.memory = Some(n as u64),
+            Some(_) => {}
+            None => return Err(bad("linux.resources.memory.limit", "expected a number")),
+        }
+    }
+    if let Some(limit) = r.get("pids").and_then(|p| p.get("limit")) {
+        match limit.as_i64() {
+            Some(n) if n > 0 => s.limits.pids = Some(n as u64),
+            Some(_) => {}
+            None => return Err(bad("linux.resources.pids.limit", "expected a number")),
+        }
+    }
+    if let Some(cpu) = r.get("cpu") {
+        let quota = cpu.get("quota").and_then(|q| q.as_i64()).unwrap_or(0);
+        let period = cpu.get("period").and_then(|p| p.as_u64()).unwrap_or(spec::CPU_PERIOD_US);
+        if quota > 0 && period > 0 {
+            // The launcher keeps quotas per its own period.
+            s.limits.cpu_quota_us = Some((quota as u64).saturating_mul(spec::CPU_PERIOD_US) / period).filter(|&q| q >= 1000);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,587 @@
+//! `knocker`: knocker as an OCI runtime, with runc's command line — the front end engines
+//! (podman, containerd) call. A bundle's config.json becomes the launcher's plan
+//! ([`config`]), and the container is made by the launcher's own code (`launcher::create`):
+//! one container life, two front ends.
+//!
+//! `create` leaves PID 1 set up and waiting on `<root>/<id>/exec.fifo`; `start` writes the byte
+//! it waits for. The state survives the `create` process in `<root>/<id>/state.json`.
+//!
+//! `no_std` except under `cfg(test)`: the JSON reader and the config mapping are unit-tested.
+#![cfg_attr(not(test), no_std)]
+
+pub mod arena;
+pub mod config;
+pub mod json;
+pub mod state;
+
+use crate::state::{Saved, Status};
+use launcher::error::{self, Context, Error, Result};
+use launcher::supervise;
+use linker::sys::fs::{self, LOCK_EX, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use linker::sys::process;
+use linker::sys::signal::{self, SIGKILL};
+use linker::sys::time;
+use linker::sys::{Errno, Fd};
+use linker::{Args, Env, Text, say};
+
+pub const USAGE: &str = "\
+Usage: knocker [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]
+
+knocker as an OCI runtime, with runc's command line: engines such as podman and containerd
+run containers with it (podman --runtime /usr/local/bin/knocker ...).
+
+Commands:
+  create [--bundle DIR] [--pid-file FILE] ID    create a container from the bundle (default: .)
+  start ID                                      run the created container's process
+  run [--bundle DIR] [--pid-file FILE] [--detach] ID
+                                                create and start; without --detach, wait for it
+  state ID                                      print the container's state as JSON
+  kill [--all] ID [SIGNAL]                      send SIGNAL (default SIGTERM) to the container
+  delete [--force] ID                           remove a stopped (with --force: any) container
+  list [--format table|json] [--quiet]          list the containers
+  spec [--bundle DIR]                           write a default config.json (root: rootfs)
+  features                                      print what this runtime supports, as JSON
+
+Global options:
+  --root DIR             state directory (default /run/knocker)
+  --log FILE             also write errors to FILE
+  --log-format text|json json lines as runc writes them: {\"level\",\"msg\",\"time\"}
+  --debug                more output
+  --systemd-cgroup       accepted; knocker uses cgroupfs paths
+  -v, --version          print the version
+  -h, --help             show this help
+
+Exit status: 0 on success, 1 when knocker failed; `run` without --detach exits with the
+container's status.
+";
+
+pub const VERSION: &str = concat!("knocker version ", env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");
+
+/// Global options.
+struct Global {
+    root: &'static [u8],
+    log: Option<&'static core::ffi::CStr>,
+    json_log: bool,
+    debug: bool,
+}
+
+pub fn main(args: Args, env: Env) -> i32 {
+    error::speak_as_knocker();
+    let mut g = Global { root: b"/run/knocker", log: None, json_log: false, debug: false };
+    match dispatch(&args, env, &mut g) {
+        Ok(code) => code,
+        Err(e) => {
+            e.report();
+            log_error(&g, &e);
+            // runc's errors exit 1; a failed container setup keeps the launcher's code.
+            if e.code == error::EXIT_LAUNCHER { 1 } else { e.code }
+        }
+    }
+}
+
+/// The error in `--log`, as text or as runc's json line.
+fn log_error(g: &Global, e: &Error) {
+    let Some(path) = g.log else { return };
+    let Ok(fd) = fs::openat(fs::AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0o600) else { return };
+    let line = e.line();
+    let mut t = Text::<1024>::new();
+    if g.json_log {
+        t.push("{\"level\":\"error\",\"msg\":");
+        state::json_string(&mut t, line.as_bytes().strip_prefix(b"knocker: ").unwrap_or(line.as_bytes()));
+        t.push(",\"time\":\"").push(&time::rfc3339(time::realtime())).push("\"}\n");
+    } else {
+        t.bytes(line.as_bytes()).push("\n");
+    }
+    let _ = fs::write_all(fd.raw(), t.as_bytes());
+}
+
+fn usage(what: &'static str, subject: &[u8]) -> Error {
+    Error::new(what).on(subject).hint("see knocker --help")
+}
+
+fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
+    let mut i = 1;
+    // Global options come before the command.
+    while let Some(a) = args.bytes(i) {
+        let (name, inline) = split_option(a);
+        let value = |i: &mut usize| -> Result<&'static [u8]> {
+            if let Some(v) = inline {
+                return Ok(v);
+            }
+            *i += 1;
+            args.bytes(*i).ok_or_else(|| usage("option needs a value:", name))
+        };
+        match name {
+            b"--root" => g.root = value(&mut i)?,
+            b"--log" => {
+                value(&mut i)?;
+                g.log = if inline.is_some() { None } else { args.get(i) };
+            }
+            b"--log-format" => g.json_log = match value(&mut i)? {
+                b"json" => true,
+                b"text" => false,
+                other => return Err(usage("bad --log-format (text or json):", other)),
+            },
+            b"--debug" => g.debug = true,
+            b"--systemd-cgroup" => {
+                if g.debug {
+                    say!(2; "knocker: --systemd-cgroup: no systemd here, cgroupfs paths are used");
+                }
+            }
+            b"-v" | b"--version" => {
+                say!(1; VERSION);
+                return Ok(0);
+            }
+            b"-h" | b"--help" => {
+                let _ = fs::write_all(1, USAGE.as_bytes());
+                return Ok(0);
+            }
+            _ if a.starts_with(b"-") => return Err(usage("unknown global option", a)),
+            _ => break,
+        }
+        i += 1;
+    }
+    let Some(verb) = args.bytes(i) else {
+        return Err(usage("missing COMMAND", b""));
+    };
+    let rest = Rest { args, at: i + 1 };
+    match verb {
+        b"spec" => spec(rest),
+        b"features" => {
+            let _ = fs::write_all(1, FEATURES.as_bytes());
+            Ok(0)
+        }
+        b"list" => list(rest, g),
+        _ if process::geteuid() != 0 => Err(Error::new("must run as root").hint("knocker runs rootful containers")),
+        b"create" => create(rest, env, g, false),
+        b"run" => create(rest, env, g, true),
+        b"start" => start(rest, g),
+        b"state" => state_verb(rest, g),
+        b"kill" => kill(rest, g),
+        b"delete" => delete(rest, g),
+        b"exec" | b"ps" | b"pause" | b"resume" | b"update" | b"events" | b"checkpoint" | b"restore" => {
+            Err(Error::new("command not supported yet:").on(verb))
+        }
+        _ => Err(usage("unknown command", verb)),
+    }
+}
+
+/// `--name=value` → (`--name`, Some(value)).
+fn split_option(a: &'static [u8]) -> (&'static [u8], Option<&'static [u8]>) {
+    match a.iter().position(|&c| c == b'=') {
+        Some(eq) if a.starts_with(b"--") => (&a[..eq], Some(&a[eq + 1..])),
+        _ => (a, None),
+    }
+}
+
+/// A command's own options and operands.
+struct Rest<'a> {
+    args: &'a Args,
+    at: usize,
+}
+
+/// The options a command takes, parsed: flags by name, values by name, operands in order.
+#[derive(Default)]
+struct Parsed {
+    bundle: Option<&'static [u8]>,
+    pid_file: Option<&'static core::ffi::CStr>,
+    detach: bool,
+    force: bool,
+    all: bool,
+    quiet: bool,
+    json: bool,
+    operands: linker::List<&'static [u8], 4>,
+}
+
+impl Rest<'_> {
+    fn parse(&self) -> Result<Parsed> {
+        let mut p = Parsed::default();
+        let mut i = self.at;
+        let mut options_done = false;
+        while let Some(a) = self.args.bytes(i) {
+            i += 1;
+            if options_done || !a.starts_with(b"-") || a == b"-" {
+                p.operands.push(a).map_err(|_| usage("too many arguments:", a))?;
+                continue;
+            }
+            let (name, inline) = split_option(a);
+            let mut value = || -> Result<&'static [u8]> {
+                if let Some(v) = inline {
+                    return Ok(v);
+                }
+                i += 1;
+                self.args.bytes(i - 1).ok_or_else(|| usage("option needs a value:", name))
+            };
+            match name {
+                b"--" => options_done = true,
+                b"-b" | b"--bundle" => p.bundle = Some(value()?),
+                b"--pid-file" => {
+                    value()?;
+                    p.pid_file = if inline.is_some() { None } else { self.args.get(i - 1) };
+                }
+                b"-d" | b"--detach" => p.detach = true,
+                b"-f" | b"--force" if inline.is_none() => p.force = true,
+                b"-a" | b"--all" => p.all = true,
+                b"-q" | b"--quiet" => p.quiet = true,
+                b"--format" | b"-f" => p.json = match value()? {
+                    b"json" => true,
+                    b"table" => false,
+                    other => return Err(usage("bad --format (table or json):", other)),
+                },
+                // Accepted as runc accepts them; nothing for knocker to do.
+                b"--no-pivot" | b"--no-new-keyring" | b"--no-subreaper" => {}
+                b"--preserve-fds" => {
+                    if value()? != b"0" {
+                        return Err(Error::new("--preserve-fds is not supported yet"));
+                    }
+                }
+                b"--console-socket" => return Err(Error::new("--console-socket is not supported yet")),
+                _ => return Err(usage("unknown option", a)),
+            }
+        }
+        Ok(p)
+    }
+}
+
+fn one_id(p: &Parsed) -> Result<&'static [u8]> {
+    match p.operands.as_slice() {
+        [id] if state::valid_id(id) => Ok(id),
+        [id] => Err(Error::new("bad container id (letters, digits, _ + - .):").on(*id)),
+        [] => Err(usage("missing container ID", b"")),
+        [_, extra, ..] => Err(usage("unexpected argument:", extra)),
+    }
+}
+
+/// The state root, created when missing (root only).
+fn ensure_root(root: &[u8]) -> Result<()> {
+    let mut r = state::Path::new();
+    r.bytes(root);
+    match fs::mkdir(r.as_cstr().context("--root too long")?, 0o700) {
+        Ok(()) | Err(Errno::EEXIST) => Ok(()),
+        Err(e) => Err(Error::sys("cannot create the state directory", e).on(&r)),
+    }
+}
+
+/// An exclusive lock on one container's state (`<root>/<id>.lock`), so that concurrent verbs on
+/// one id do not interleave; other ids are not held up.
+fn lock(root: &[u8], id: &[u8]) -> Result<Fd> {
+    let mut p = state::Path::new();
+    p.bytes(root).push("/").bytes(id).push(".lock");
+    let fd = fs::openat(fs::AT_FDCWD, p.as_cstr().context("path too long")?, O_RDWR | O_CREAT | O_CLOEXEC, 0o600).context_on("cannot open", &p)?;
+    fs::flock(fd.raw(), LOCK_EX).context_on("cannot lock", &p)?;
+    Ok(fd)
+}
+
+fn unlock_and_forget(root: &[u8], id: &[u8], _lock: Fd) {
+    let mut p = state::Path::new();
+    p.bytes(root).push("/").bytes(id).push(".lock");
+    if let Ok(c) = p.as_cstr() {
+        let _ = fs::unlinkat(fs::AT_FDCWD, c, 0);
+    }
+}
+
+/// Reads the bundle's config.json into the arena (for the rest of the process).
+fn read_config(bundle: &'static [u8], arena: &mut arena::Arena) -> Result<&'static [u8]> {
+    let mut path = state::Path::new();
+    path.bytes(bundle).push("/config.json");
+    let fd = match fs::open(path.as_cstr().context("bundle path too long")?, O_RDONLY) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Err(Error::new("no config.json in the bundle:").on(bundle).hint("knocker spec writes a default one")),
+        Err(e) => return Err(Error::sys("cannot open", e).on(&path)),
+    };
+    let size = fs::fstat(fd.raw()).context_on("cannot stat", &path)?.size as usize;
+    let buf = arena.bytes(size, 1).ok_or_else(|| Error::new("config.json is too large:").on(&path))?;
+    let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &path)?;
+    Ok(&buf[..n])
+}
+
+/// The bundle as an absolute path (state.json records it; a relative root.path hangs off it).
+fn absolute(bundle: &[u8], arena: &mut arena::Arena) -> Result<&'static [u8]> {
+    if bundle.first() == Some(&b'/') {
+        return arena.cstr(bundle).map(|c| c.to_bytes()).ok_or_else(|| Error::new("bundle path too long"));
+    }
+    let mut cwd = [0u8; 4096];
+    let n = fs::getcwd(&mut cwd).context("getcwd")?;
+    let mut t = Text::<4096>::new();
+    let here = &cwd[..n.saturating_sub(1)];
+    t.bytes(here);
+    if bundle != b"." {
+        t.push("/").bytes(bundle.strip_prefix(b"./").unwrap_or(bundle));
+    }
+    arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("bundle path too long"))
+}
+
+/// `create` and `run`.
+fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = one_id(&p)?;
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let bundle = absolute(p.bundle.unwrap_or(b"."), &mut arena)?;
+    let doc = read_config(bundle, &mut arena)?;
+    let mut cfg = config::read(doc, bundle, id, &mut arena)?;
+    let foreground = run && !p.detach;
+    if cfg.terminal && !foreground {
+        return Err(Error::new("config.json: process.terminal needs --console-socket, which is not supported yet"));
+    }
+    ensure_root(g.root)?;
+    let held = lock(g.root, id)?;
+    let mut dir = state::dir(g.root, id);
+    match fs::mkdir(dir.as_cstr().context("--root too long")?, 0o700) {
+        Ok(()) => {}
+        Err(Errno::EEXIST) => return Err(Error::new("a container with this id exists already:").on(id)),
+        Err(e) => return Err(Error::sys("cannot create", e).on(&dir)),
+    }
+    // The directory is the container's now (mkdir is atomic); the lock is not held across
+    // the clone, which would hand it to PID 1 until its exec.
+    drop(held);
+    // From here on a failure removes what was made.
+    let cleanup = Cleanup { root: g.root, id, armed: true };
+    let mask = supervise::block_signals()?;
+    let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
+    cfg.spec.detached = fifo.as_ref().map(Fd::raw);
+    let running = launcher::create(&mut cfg.spec, id, *rest.args, env, mask)?;
+    let pid = running.pid;
+    let saved = Saved {
+        pid,
+        start_time: state::start_time(pid).unwrap_or(0),
+        bundle: { let mut t = Text::new(); t.bytes(bundle); t },
+        created: time::rfc3339(time::realtime()),
+        annotations: { let mut t = Text::new(); t.bytes(cfg.annotations); t },
+    };
+    if foreground {
+        state::save(g.root, id, &saved)?;
+        if let Some(f) = p.pid_file {
+            write_pid_file(f, pid)?;
+        }
+        let code = running.run_to_end(&cfg.spec);
+        let held = lock(g.root, id)?;
+        drop(cleanup);
+        unlock_and_forget(g.root, id, held);
+        return code;
+    }
+    running.detach()?;
+    drop(fifo);
+    state::save(g.root, id, &saved)?;
+    if let Some(f) = p.pid_file {
+        write_pid_file(f, pid)?;
+    }
+    let mut c = cleanup;
+    c.armed = false;
+    if run {
+        return start_id(g.root, id);
+    }
+    Ok(0)
+}
+
+/// Removes a half-made container's state when `create` fails (its cgroup goes with the
+/// launcher's own clean-up).
+struct Cleanup<'a> {
+    root: &'a [u8],
+    id: &'a [u8],
+    armed: bool,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            state::remove(self.root, self.id);
+        }
+    }
+}
+
+/// `<root>/<id>/exec.fifo`, open read-write for PID 1 to wait on.
+fn make_fifo(root: &[u8], id: &[u8]) -> Result<Fd> {
+    let mut path = state::file(root, id, "exec.fifo");
+    let c = path.as_cstr().context("path too long")?;
+    fs::mknodat(fs::AT_FDCWD, c, fs::S_IFIFO | 0o600, 0).context_on("cannot create", &path)?;
+    let c = path.as_cstr().context("path too long")?;
+    fs::openat(fs::AT_FDCWD, c, O_RDWR | O_CLOEXEC, 0).context_on("cannot open", &path)
+}
+
+fn write_pid_file(path: &core::ffi::CStr, pid: i32) -> Result<()> {
+    let mut t = Text::<16>::new();
+    t.push(pid);
+    let fd = fs::openat(fs::AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644).context_on("cannot write the pid file", path)?;
+    fs::write_all(fd.raw(), t.as_bytes()).context_on("cannot write the pid file", path)
+}
+
+fn start(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = one_id(&p)?;
+    start_id(g.root, id)
+}
+
+/// Writes the byte PID 1 waits for; the fifo goes away with it.
+fn start_id(root: &'static [u8], id: &'static [u8]) -> Result<i32> {
+    let held = lock(root, id)?;
+    let saved = state::load(root, id)?;
+    match state::status(root, id, &saved) {
+        Status::Created => {}
+        other => return Err(Error::new("cannot start a container that is").on(other.name()).hint("only a created container starts")),
+    }
+    let mut path = state::file(root, id, "exec.fifo");
+    let fd = match fs::openat(fs::AT_FDCWD, path.as_cstr().context("path too long")?, O_WRONLY | fs::O_NONBLOCK | O_CLOEXEC, 0) {
+        Ok(fd) => fd,
+        // Nobody holds the other end: PID 1 is gone.
+        Err(Errno::ENXIO) => return Err(Error::new("the container's process is gone:").on(id)),
+        Err(e) => return Err(Error::sys("cannot open", e).on(&path)),
+    };
+    fs::write_all(fd.raw(), b"0").context_on("cannot write", &path)?;
+    let _ = fs::unlinkat(fs::AT_FDCWD, path.as_cstr().context("path too long")?, 0);
+    drop(held);
+    Ok(0)
+}
+
+fn state_verb(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = one_id(&p)?;
+    let saved = state::load(g.root, id)?;
+    let status = state::status(g.root, id, &saved);
+    let mut out = state::render(id, status, &saved, false);
+    out.push("\n");
+    let _ = fs::write_all(1, out.as_bytes());
+    Ok(0)
+}
+
+fn kill(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let (id, sig) = match p.operands.as_slice() {
+        [id] => (*id, signal::SIGTERM),
+        [id, sig] => (*id, parse_signal(sig).ok_or_else(|| usage("unknown signal", sig))?),
+        [] => return Err(usage("missing container ID", b"")),
+        [_, _, extra, ..] => return Err(usage("unexpected argument:", extra)),
+    };
+    if !state::valid_id(id) {
+        return Err(Error::new("bad container id:").on(id));
+    }
+    let saved = state::load(g.root, id)?;
+    if state::status(g.root, id, &saved) == Status::Stopped {
+        return Err(Error::new("the container is not running:").on(id));
+    }
+    if p.all {
+        let mut pids = [0i32; 1024];
+        let n = launcher::cgroup::Cgroup::pids_of(id, &mut pids);
+        for &pid in &pids[..n] {
+            let _ = process::kill(pid, sig);
+        }
+    } else {
+        process::kill(saved.pid, sig).context("cannot signal the container")?;
+    }
+    Ok(0)
+}
+
+/// SIGTERM, TERM, term, 15.
+fn parse_signal(s: &[u8]) -> Option<i32> {
+    if let Some(n) = linker::text::decimal_value(s) {
+        return (1..=64).contains(&n).then_some(n as i32);
+    }
+    let mut upper = [0u8; 16];
+    let s = &s[..s.len().min(16)];
+    for (u, c) in upper.iter_mut().zip(s) {
+        *u = c.to_ascii_uppercase();
+    }
+    let name = &upper[..s.len()];
+    signal::parse(name).or_else(|| {
+        let mut with = Text::<20>::new();
+        with.push("SIG").bytes(name);
+        signal::parse(with.as_bytes())
+    })
+}
+
+fn delete(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = one_id(&p)?;
+    let held = lock(g.root, id)?;
+    let saved = match state::load(g.root, id) {
+        Ok(s) => s,
+        // runc: deleting a container that does not exist succeeds with --force.
+        Err(_) if p.force => {
+            unlock_and_forget(g.root, id, held);
+            return Ok(0);
+        }
+        Err(e) => {
+            unlock_and_forget(g.root, id, held);
+            return Err(e);
+        }
+    };
+    match state::status(g.root, id, &saved) {
+        Status::Running if !p.force => {
+            return Err(Error::new("cannot delete a running container:").on(id).hint("stop it, or use delete --force"));
+        }
+        Status::Stopped => {}
+        // A created container, or --force: kill it and wait for PID 1 to go.
+        _ => {
+            let _ = process::kill(saved.pid, SIGKILL);
+            for _ in 0..500 {
+                if !state::alive(saved.pid) {
+                    break;
+                }
+                let _ = time::sleep_ms(10);
+            }
+        }
+    }
+    launcher::cgroup::Cgroup::remove_named(id);
+    state::remove(g.root, id);
+    unlock_and_forget(g.root, id, held);
+    Ok(0)
+}
+
+fn list(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let mut out = Text::<8192>::new();
+    if p.json {
+        out.push("[");
+    } else if !p.quiet {
+        out.push("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+    }
+    let mut first = true;
+    state::ids(g.root, |id| {
+        let Ok(saved) = state::load(g.root, id) else { return };
+        let status = state::status(g.root, id, &saved);
+        if p.quiet {
+            out.bytes(id).push("\n");
+        } else if p.json {
+            if !first {
+                out.push(",");
+            }
+            // runc's list adds `created` and `owner` to the state's fields.
+            let one = state::render(id, status, &saved, false);
+            out.bytes(&one.as_bytes()[..one.len() - 1]).push(",\"created\":");
+            state::json_string(&mut out, saved.created.as_bytes());
+            out.push(",\"owner\":\"root\"}");
+        } else {
+            out.bytes(id).push("\t").push(if status == Status::Stopped { 0 } else { saved.pid }).push("\t").push(status.name()).push("\t");
+            out.bytes(saved.bundle.as_bytes()).push("\t").bytes(saved.created.as_bytes()).push("\troot\n");
+        }
+        first = false;
+    });
+    if p.json {
+        out.push("]\n");
+    }
+    let _ = fs::write_all(1, out.as_bytes());
+    Ok(0)
+}
+
+/// `spec`: a default config.json in the bundle (or the working directory), as `runc spec`.
+fn spec(rest: Rest) -> Result<i32> {
+    let p = rest.parse()?;
+    let mut path = state::Path::new();
+    if let Some(b) = p.bundle {
+        path.bytes(b).push("/");
+    }
+    path.push("config.json");
+    let c = path.as_cstr().context("path too long")?;
+    let fd = match fs::openat(fs::AT_FDCWD, c, O_WRONLY | O_CREAT | fs::O_EXCL, 0o644) {
+        Ok(fd) => fd,
+        Err(Errno::EEXIST) => return Err(Error::new("config.json exists already:").on(&path)),
+        Err(e) => return Err(Error::sys("cannot create", e).on(&path)),
+    };
+    fs::write_all(fd.raw(), DEFAULT_SPEC.as_bytes()).context_on("cannot write", &path)?;
+    Ok(0)
+}
+
+/// What `knocker spec` writes: runc's default, with knocker's defaults where they differ.
+pub const DEFAULT_SPEC: &str = include_str!("default-config.json");
+
+/// The runtime-spec features document (features.md).
+pub const FEATURES: &str = include_str!("features.json");

@@ -1,0 +1,247 @@
+//! `knocker`, the OCI runtime front end (issue 12, first part): bundles made with `knocker
+//! spec` and edited as JSON, driven through runc's verbs as an engine drives them.
+
+use knocker_tests::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// A bundle: `rootfs/` (a copy of the default rootfs) and the config from `knocker spec`,
+/// changed by `edit`; state under its own `--root`.
+struct Bundle {
+    dir: Scratch,
+    root: PathBuf,
+}
+
+impl Bundle {
+    fn new(tag: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
+        let dir = Scratch::new(tag);
+        let status = Command::new("cp").arg("-a").arg(rootfs()).arg(dir.path().join("rootfs")).status().unwrap();
+        assert!(status.success());
+        let out = run(Command::new(bin("knocker")).arg("spec").current_dir(dir.path()));
+        assert_eq!(out.code, 0, "{out:?}");
+        let path = dir.path().join("config.json");
+        let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["process"]["terminal"] = json!(false);
+        edit(&mut config);
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        let root = dir.path().join("state");
+        Bundle { dir, root }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `knocker --root STATE VERB ARGS` in the bundle directory. Its output goes through
+    /// files, not pipes: the container of a `create` keeps the creator's stdio for good, and
+    /// a pipe would never reach its end.
+    fn knocker(&self, words: &[&str]) -> Out {
+        let (o, e) = (self.path().join("knocker.out"), self.path().join("knocker.err"));
+        let mut cmd = Command::new(bin("knocker"));
+        cmd.arg("--root").arg(&self.root).args(words).current_dir(self.path());
+        cmd.stdin(std::process::Stdio::null());
+        cmd.stdout(std::fs::File::create(&o).unwrap()).stderr(std::fs::File::create(&e).unwrap());
+        let mut child = cmd.spawn().unwrap();
+        let status = wait_for(&mut child, Duration::from_secs(30)).unwrap_or_else(|| panic!("knocker {words:?} did not finish"));
+        use std::os::unix::process::ExitStatusExt;
+        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        Out { code, stdout: std::fs::read_to_string(&o).unwrap(), stderr: std::fs::read_to_string(&e).unwrap() }
+    }
+
+    fn state(&self, id: &str) -> Value {
+        let out = self.knocker(&["state", id]);
+        assert_eq!(out.code, 0, "{out:?}");
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state is not JSON ({e}): {out:?}"))
+    }
+}
+
+fn args(config: &mut Value, script: &str) {
+    config["process"]["args"] = json!(["sh", "-c", script]);
+}
+
+#[test]
+fn spec_writes_a_default_config_and_keeps_an_existing_one() {
+    let dir = Scratch::new("oci-spec");
+    let out = run(Command::new(bin("knocker")).arg("spec").current_dir(dir.path()));
+    assert_eq!(out.code, 0, "{out:?}");
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["root"]["path"], "rootfs");
+    assert_eq!(config["process"]["args"], json!(["sh"]));
+    let out = run(Command::new(bin("knocker")).arg("spec").current_dir(dir.path()));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: config.json exists already"), "{out:?}");
+}
+
+#[test]
+fn run_in_the_foreground_gives_the_process_exit_status() {
+    let _g = shared();
+    let b = Bundle::new("oci-run", |c| args(c, "echo hello from $(hostname); exit 3"));
+    let out = b.knocker(&["run", "fg"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, "hello from knocker\n"), "{out:?}");
+    // Nothing is left: no state, no cgroup.
+    assert_eq!(b.knocker(&["list", "--quiet"]).stdout, "");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("fg")), "{:?}", knocker_cgroups());
+}
+
+#[test]
+fn create_start_state_delete_as_runtime_md_says() {
+    let _g = shared();
+    let out_dir = Scratch::new("oci-lifecycle-out");
+    let b = Bundle::new("oci-lifecycle", |c| {
+        args(c, "echo started > /out/started; exit 0");
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/out", "type": "bind", "source": out_dir.path(), "options": ["rbind", "rw"]}));
+        c["annotations"] = json!({"org.example.k": "v"});
+    });
+    let pid_file = b.path().join("pid");
+    let out = b.knocker(&["create", "--bundle", b.path().to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "life"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let st = b.state("life");
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["id"], "life");
+    assert_eq!(st["bundle"], b.path().to_str().unwrap());
+    assert_eq!(st["annotations"], json!({"org.example.k": "v"}));
+    let pid = st["pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    assert!(!out_dir.path().join("started").exists(), "the process ran before start");
+    // A second create of the same id is refused.
+    let again = b.knocker(&["create", "life"]);
+    assert_eq!(again.code, 1, "{again:?}");
+    assert!(again.stderr.contains("exists already"), "{again:?}");
+
+    let out = b.knocker(&["start", "life"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(eventually(Duration::from_secs(5), || out_dir.path().join("started").exists()));
+    assert!(eventually(Duration::from_secs(5), || b.state("life")["status"] == "stopped"));
+    let out = b.knocker(&["start", "life"]);
+    assert_eq!(out.code, 1, "starting twice: {out:?}");
+
+    let out = b.knocker(&["delete", "life"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = b.knocker(&["state", "life"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.stderr, "knocker: no such container: life\n");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("life")), "{:?}", knocker_cgroups());
+}
+
+#[test]
+fn kill_and_delete_of_created_and_running_containers() {
+    let _g = shared();
+    let b = Bundle::new("oci-kill", |c| args(c, "trap 'exit 7' TERM; while :; do sleep 0.05; done"));
+    assert_eq!(b.knocker(&["create", "k1"]).code, 0);
+    // A created container can be killed (SIGKILL: its PID 1 has no handlers yet).
+    assert_eq!(b.knocker(&["kill", "k1", "KILL"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.state("k1")["status"] == "stopped"));
+    assert_eq!(b.knocker(&["delete", "k1"]).code, 0);
+
+    assert_eq!(b.knocker(&["run", "--detach", "k2"]).code, 0);
+    assert_eq!(b.state("k2")["status"], "running");
+    let refused = b.knocker(&["delete", "k2"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stderr.contains("cannot delete a running container"), "{refused:?}");
+    // SIGTERM by name, without SIG, reaches the process's own handler.
+    assert_eq!(b.knocker(&["kill", "k2", "term"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.state("k2")["status"] == "stopped"));
+    assert_eq!(b.knocker(&["kill", "k2"]).code, 1, "killing a stopped container");
+    assert_eq!(b.knocker(&["delete", "k2"]).code, 0);
+
+    assert_eq!(b.knocker(&["run", "-d", "k3"]).code, 0);
+    let out = b.knocker(&["delete", "--force", "k3"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
+    assert_eq!(b.knocker(&["delete", "--force", "never-was"]).code, 0, "runc: --force on a missing id succeeds");
+    assert!(pids_running(&["sh", "-c", "trap 'exit 7' TERM; while :; do sleep 0.05; done"]).is_empty());
+}
+
+#[test]
+fn list_in_table_json_and_quiet_forms() {
+    let _g = shared();
+    let b = Bundle::new("oci-list", |c| args(c, "sleep 30"));
+    assert_eq!(b.knocker(&["create", "l1"]).code, 0);
+    assert_eq!(b.knocker(&["list", "-q"]).stdout, "l1\n");
+    let table = b.knocker(&["list"]).stdout;
+    assert!(table.starts_with("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\nl1\t"), "{table}");
+    let list: Value = serde_json::from_str(&b.knocker(&["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(list[0]["id"], "l1");
+    assert_eq!(list[0]["status"], "created");
+    assert!(list[0]["created"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(b.knocker(&["delete", "--force", "l1"]).code, 0);
+}
+
+#[test]
+fn bad_configs_are_one_line_naming_the_problem_and_leave_nothing() {
+    let _g = shared();
+    let b = Bundle::new("oci-bad", |c| args(c, "true"));
+    let config = b.path().join("config.json");
+    let good = std::fs::read_to_string(&config).unwrap();
+    for (text, says) in [
+        ("{\n  \"process\": {\n    \"args\": [\"sh\",]\n  }\n}\n", "config.json is not valid JSON: line 3"),
+        (&*good.replacen("\"args\": [", "\"args\": 7, \"x\": [", 1), "config.json: process.args (expected an array of strings)"),
+        (&*good.replacen("\"readonly\": true", "\"readonly\": true, \"path\": 1", 1).replacen("\"path\": \"rootfs\",", "", 1), "config.json: root.path (expected a string)"),
+    ] {
+        std::fs::write(&config, text).unwrap();
+        let out = b.knocker(&["create", "bad"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(out.stderr.starts_with(&format!("knocker: {says}")), "wanted {says:?}: {out:?}");
+        assert!(!b.root.join("bad").exists());
+    }
+    std::fs::write(&config, good).unwrap();
+    let out = b.knocker(&["state", "nope"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: no such container: nope\n"));
+    let out = b.knocker(&["create", "bad/id"]);
+    assert!(out.code == 1 && out.stderr.contains("bad container id"), "{out:?}");
+}
+
+#[test]
+fn errors_go_to_the_log_as_runcs_json_lines() {
+    let b = Bundle::new("oci-log", |c| args(c, "true"));
+    let log = b.path().join("log.json");
+    let out = run(Command::new(bin("knocker"))
+        .args(["--root"])
+        .arg(&b.root)
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "state", "missing"]));
+    assert_eq!(out.code, 1);
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert_eq!(line["msg"], "no such container: missing");
+    assert!(line["time"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn features_is_a_json_document_and_version_and_help_answer() {
+    let out = run(Command::new(bin("knocker")).arg("features"));
+    let f: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(f["ociVersionMax"], "1.2.0");
+    assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("pid")));
+    let out = run(Command::new(bin("knocker")).arg("--version"));
+    assert!(out.stdout.starts_with("knocker version "), "{out:?}");
+    let out = run(Command::new(bin("knocker")).arg("--help"));
+    assert!(out.stdout.starts_with("Usage: knocker"), "{out:?}");
+    let out = run(Command::new(bin("knocker")).arg("bogus"));
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.starts_with("knocker: unknown command bogus"), "{out:?}");
+}
+
+#[test]
+fn the_config_becomes_the_launchers_plan() {
+    let _g = shared();
+    let b = Bundle::new("oci-plan", |c| {
+        args(c, "echo $GREETING; hostname; id -u; pwd; grep -c . /proc/net/dev; touch /ro-test 2>/dev/null || echo read-only; grep ^CapEff /proc/self/status");
+        c["process"]["env"].as_array_mut().unwrap().push(json!("GREETING=hi there"));
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["cwd"] = json!("/tmp");
+        c["hostname"] = json!("bundle-host");
+        c["linux"]["resources"]["pids"] = json!({"limit": 50});
+    });
+    let out = b.knocker(&["run", "plan"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..4], ["hi there", "bundle-host", "1000", "/tmp"], "{out:?}");
+    assert_eq!(lines[4], "3", "only lo in a network namespace of its own: {out:?}");
+    assert_eq!(lines[5], "read-only");
+    assert_eq!(lines[6], "CapEff:\t0000000000000000", "a non-root user keeps no capability");
+}
