@@ -15,7 +15,7 @@ use linker::exec::{self, DEFAULT_PATH};
 use linker::sys::fs::{self, AT_EMPTY_PATH, CLOSE_RANGE_CLOEXEC};
 use linker::sys::mm::Mapping;
 use linker::sys::mount::{self, MS_PRIVATE, MS_REC};
-use linker::sys::ns::{self, CLONE_NEWCGROUP};
+use linker::sys::ns::{self, CLONE_NEWCGROUP, CLONE_NEWNET};
 use linker::sys::process::{self, prctl};
 use linker::sys::signal::{self, SIGKILL, SIG_SETMASK, SigSet};
 use linker::sys::Errno;
@@ -63,7 +63,11 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
     ns::sethostname(spec.hostname).context("cannot set the hostname")?;
-    if !spec.host_network {
+    if let Some(path) = spec.net_join {
+        // Its owner configured it (pasta, CNI, `ip netns`): joined as it is.
+        let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the network namespace", path)?;
+        ns::setns(fd.raw(), CLONE_NEWNET).context_on("cannot join the network namespace", path)?;
+    } else if !spec.host_network {
         net::loopback_up()?;
     }
 

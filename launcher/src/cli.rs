@@ -16,6 +16,8 @@ Must run as root.
 Container:
       --hostname NAME     host name inside (default: knocker)
       --net host          share the host's network (default: own namespace, only lo)
+      --net none          a network namespace of its own with only lo (the default)
+      --net ns:PATH       join an existing network namespace (/run/netns/NAME, /proc/PID/ns/net)
       --ro                make the root file system read-only
       --bind SRC:DST[:ro] bind-mount host path SRC at DST (repeatable)
       --tmpfs DST         mount an empty tmpfs at DST (repeatable)
@@ -126,6 +128,7 @@ struct Options {
     hostname: Option<&'static [u8]>,
     verbose: bool,
     host_network: bool,
+    net_join: Option<&'static CStr>,
     read_only: bool,
     mounts: linker::List<Mount, { spec::MAX_MOUNTS }>,
     env: linker::List<&'static CStr, { spec::MAX_ENV }>,
@@ -175,7 +178,8 @@ impl Options {
             b"--net" => match v {
                 b"host" => self.host_network = true,
                 b"none" | b"private" => self.host_network = false,
-                _ => return bad("bad --net (host or none):"),
+                _ if v.starts_with(b"ns:") && v.len() > 3 => self.net_join = Some(arg_tail(value, 3)),
+                _ => return bad("bad --net (host, none or ns:PATH):"),
             },
             b"--bind" => match spec::parse_bind(v) {
                 Some(m) => self.mounts.push(m).map_err(|_| usage_error("too many mounts (at most 32)", b""))?,
@@ -243,6 +247,7 @@ impl Options {
         s.hostname = self.hostname.unwrap_or(spec::DEFAULT_HOSTNAME);
         s.verbose = self.verbose;
         s.host_network = self.host_network;
+        s.net_join = self.net_join;
         s.read_only = self.read_only;
         s.mounts = self.mounts;
         s.env = self.env;

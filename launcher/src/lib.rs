@@ -96,6 +96,7 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
     check_rootfs(spec)?;
     preflight::check_stdio()?;
     preflight::resolve_devices(spec)?;
+    preflight::check_net_join(spec)?;
     if spec.limits.pids_by_default {
         spec.limits.pids = Some(preflight::default_pids());
     }
@@ -212,7 +213,7 @@ fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
 
 fn namespaces(spec: &Spec) -> u64 {
     let mut flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
-    if !spec.host_network {
+    if !spec.host_network && spec.net_join.is_none() {
         flags |= CLONE_NEWNET;
     }
     flags as u64

@@ -75,6 +75,17 @@ pub fn resolve_devices(spec: &mut Spec) -> Result<()> {
     Ok(())
 }
 
+/// `--net ns:PATH`: PATH must be a namespace file (nsfs) of a network namespace. Checked
+/// here, before anything exists, so a wrong path is one line and nothing to undo.
+pub fn check_net_join(spec: &Spec) -> Result<()> {
+    let Some(path) = spec.net_join else { return Ok(()) };
+    let fd = fs::open(path, fs::O_RDONLY).map_err(|e| Error::sys("cannot open the network namespace", e).on(path))?;
+    if fs::fstatfs_type(fd.raw()) != Ok(linker::sys::ns::NSFS_MAGIC) {
+        return Err(Error::new("not a namespace file:").on(path).hint("give a file from `ip netns add NAME` (/run/netns/NAME) or /proc/PID/ns/net"));
+    }
+    Ok(())
+}
+
 /// Knocker's pids limit when the user gave no `--pids` (see [`spec::default_pids`]).
 pub fn default_pids() -> u64 {
     let read = |path: &core::ffi::CStr| {

@@ -122,6 +122,9 @@ pub struct Spec {
     pub hostname: &'static [u8],
     pub verbose: bool,
     pub host_network: bool,
+    /// Join this network namespace instead of making one (`--net ns:PATH`; an OCI config's
+    /// network namespace with a `path`): a file from `ip netns add`, or /proc/PID/ns/net.
+    pub net_join: Option<&'static CStr>,
     pub read_only: bool,
     pub mounts: List<Mount, MAX_MOUNTS>,
     pub env: List<&'static CStr, MAX_ENV>,
@@ -157,6 +160,7 @@ impl Spec {
             hostname: DEFAULT_HOSTNAME,
             verbose: false,
             host_network: false,
+            net_join: None,
             read_only: false,
             mounts: List::new(),
             env: List::new(),

@@ -192,11 +192,18 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
     let mut required = 0u8;
     for ns in list.items() {
         let kind = bytes(arena, ns.get("type").ok_or_else(|| bad("linux.namespaces[].type", "missing"))?, "linux.namespaces[].type")?;
-        if ns.get("path").is_some_and(|p| p.raw_str().is_some_and(|p| !p.is_empty())) {
-            return Err(bad("linux.namespaces[].path", "joining an existing namespace is not supported yet"));
+        let path = match ns.get("path") {
+            Some(p) if p.raw_str().is_some_and(|p| !p.is_empty()) => Some(string(arena, p, "linux.namespaces[].path")?),
+            _ => None,
+        };
+        if path.is_some() && kind != b"network" {
+            return Err(bad("linux.namespaces[].path", "only a network namespace can be joined by path so far"));
         }
         match kind {
-            b"network" => network = true,
+            b"network" => {
+                network = true;
+                s.net_join = path;
+            }
             b"pid" => required |= 1,
             b"mount" => required |= 2,
             b"ipc" => required |= 4,

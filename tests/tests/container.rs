@@ -281,3 +281,45 @@ fn init_lookup_init_bin_and_init_in_the_rootfs() {
     let out = run(launcher(&["--init", "/sbin/myinit"], copy.path()).args(["sh", "-c", "echo cmd is $$"]));
     assert_eq!((out.code, out.stdout.as_str()), (0, "myinit is 1\ncmd is 1\n"), "{out:?}");
 }
+
+/// A network namespace made with `ip netns add`, deleted when dropped.
+struct NetNs(String);
+
+impl NetNs {
+    fn new(tag: &str) -> NetNs {
+        let name = format!("knocker-{tag}-{}", std::process::id());
+        let out = run(Command::new("ip").args(["netns", "add", &name]));
+        assert_eq!(out.code, 0, "ip netns add: {out:?}");
+        NetNs(name)
+    }
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.0)
+    }
+    fn inode(&self) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(self.path()).unwrap().ino()
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
+
+#[test]
+fn net_ns_joins_an_existing_network_namespace() {
+    let _g = shared();
+    let ns = NetNs::new("join");
+    let opt = format!("ns:{}", ns.path());
+    let out = container(&["--net", &opt], "readlink /proc/self/ns/net");
+    assert_eq!(out.stdout.trim(), format!("net:[{}]", ns.inode()), "{out:?}");
+    // Control: without it, a namespace of its own.
+    let out = container(&[], "readlink /proc/self/ns/net");
+    assert_ne!(out.stdout.trim(), format!("net:[{}]", ns.inode()));
+    for bad in ["ns:/etc/passwd", "ns:/nonexistent"] {
+        let out = container(&["--net", bad], "true");
+        assert_eq!(out.code, 125, "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    }
+}

@@ -245,3 +245,24 @@ fn the_config_becomes_the_launchers_plan() {
     assert_eq!(lines[5], "read-only");
     assert_eq!(lines[6], "CapEff:\t0000000000000000", "a non-root user keeps no capability");
 }
+
+#[test]
+fn a_network_namespace_is_joined_by_path_as_engines_hand_it_over() {
+    let _g = shared();
+    let name = format!("knocker-oci-{}", std::process::id());
+    assert_eq!(run(Command::new("ip").args(["netns", "add", &name])).code, 0);
+    let path = format!("/run/netns/{name}");
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let b = Bundle::new("oci-netns", |c| {
+        args(c, "readlink /proc/self/ns/net");
+        for ns in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if ns["type"] == "network" {
+                ns["path"] = json!(path);
+            }
+        }
+    });
+    let out = b.knocker(&["run", "netns"]);
+    let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+    assert_eq!((out.code, out.stdout.trim()), (0, format!("net:[{inode}]").as_str()), "{out:?}");
+}

@@ -265,11 +265,21 @@ pub fn statfs_type(path: &CStr) -> Result<u64> {
 /// The mount flags (`f_flags`: `ST_RDONLY`, `ST_NOSUID`, … — the same bits as `MS_*` for
 /// these) of the mount holding the object behind `fd`.
 pub fn fstatfs_flags(fd: i32) -> Result<u64> {
-    // The x86_64 kernel's `struct statfs` (libc's hides f_flags): 15 words, f_flags the 11th.
+    Ok(fstatfs_words(fd)?[10])
+}
+
+/// The file-system type (`f_type`) of the file system holding the object behind `fd`.
+pub fn fstatfs_type(fd: i32) -> Result<u64> {
+    Ok(fstatfs_words(fd)?[0])
+}
+
+/// The x86_64 kernel's `struct statfs` (libc's hides f_flags): 15 words, f_type the first,
+/// f_flags the 11th.
+fn fstatfs_words(fd: i32) -> Result<[u64; 15]> {
     let mut words = [0u64; 15];
     // SAFETY: the kernel fills the 120 bytes of `words`, which outlive the call.
     unsafe { call!(fstatfs, fd, words.as_mut_ptr()) }?;
-    Ok(words[10])
+    Ok(words)
 }
 
 pub const LOCK_EX: i32 = 2;
