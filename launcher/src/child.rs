@@ -8,7 +8,7 @@ use crate::error::{Context, Error, Result};
 use crate::security::{self, CAP_SYS_CHROOT, PR_SET_PDEATHSIG};
 use crate::spec::{Init, Spec, MAX_ENV};
 use crate::sync::ChildEnd;
-use crate::{dev, net, procfs, rootfs, tty};
+use crate::{dev, net, process_limits, procfs, rootfs, tty};
 use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use linker::exec::{self, DEFAULT_PATH};
@@ -60,6 +60,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     // Into the container's v1 groups (limits, device rules) before anything else happens here.
     Cgroup::enter_v1(ctx.v1_tasks.as_slice()).context("cannot enter the container's cgroup (tasks)")?;
     process::setsid().context("setsid")?;
+    process_limits::apply_rlimits(spec.rlimits.as_slice())?;
+    process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
     ns::sethostname(spec.hostname).context("cannot set the hostname")?;
@@ -79,6 +81,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     rootfs::user_mounts(&root, spec)?;
     let pivoted = rootfs::pivot(&root, spec.verbose)?;
     drop(root);
+    // The container's own /proc/sys, before it is made read-only.
+    process_limits::apply_sysctls(spec.sysctls.as_slice())?;
     procfs::protect()?;
     if spec.read_only {
         rootfs::make_root_read_only()?;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod init_bin;
 pub mod net;
 pub mod preflight;
+pub mod process_limits;
 pub mod procfs;
 pub mod rootfs;
 pub mod seccomp;

@@ -147,6 +147,10 @@ pub struct Spec {
     /// OCI `create`: the exec fifo (open read-write, close-on-exec). PID 1 has no parent-death
     /// signal, tells the creator when it is ready, and waits for one byte here before exec.
     pub detached: Option<i32>,
+    /// Resource limits, OOM score adjustment and namespaced sysctls for PID 1 (from an OCI config).
+    pub rlimits: List<crate::process_limits::Rlimit, { crate::process_limits::MAX_RLIMITS }>,
+    pub oom_score_adj: Option<i32>,
+    pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
     /// Whether a launcher holds the cgroup's liveness lock (see cgroup/stale.rs); an OCI
     /// container's group lives as long as its state instead.
     pub locked: bool,
@@ -177,6 +181,9 @@ impl Spec {
             tty: Tty::Auto,
             argv: None,
             detached: None,
+            rlimits: List::new(),
+            oom_score_adj: None,
+            sysctls: List::new(),
             locked: true,
         }
     }

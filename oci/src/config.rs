@@ -5,6 +5,7 @@
 use crate::arena::Arena;
 use crate::json::{self, Kind, Value};
 use launcher::error::{Error, Result};
+use launcher::process_limits::{Rlimit, namespaced_sysctl, rlimit_number};
 use launcher::spec::{self, Init, Mount, Spec, Tty};
 use core::ffi::CStr;
 
@@ -125,6 +126,16 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         s.gid = id("gid")?;
     }
     s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
+    for r in process.get("rlimits").map(|r| r.items()).into_iter().flatten() {
+        let kind = bytes(arena, r.get("type").ok_or_else(|| bad("process.rlimits[].type", "missing"))?, "process.rlimits[].type")?;
+        let resource = rlimit_number(kind).ok_or_else(|| bad("process.rlimits[].type", "an unknown limit (RLIMIT_NOFILE, …)"))?;
+        let n = |name| r.get(name).and_then(|v| v.as_u64()).ok_or_else(|| bad("process.rlimits[]", "soft and hard are numbers"));
+        let limit = Rlimit { resource, soft: n("soft")?, hard: n("hard")? };
+        s.rlimits.push(limit).map_err(|_| bad("process.rlimits", "more than 16 limits"))?;
+    }
+    if let Some(adj) = process.get("oomScoreAdj") {
+        s.oom_score_adj = Some(adj.as_i64().filter(|n| (-1000..=1000).contains(n)).ok_or_else(|| bad("process.oomScoreAdj", "a number from -1000 to 1000"))? as i32);
+    }
     if let Some(caps) = expect(process.get("capabilities"), Kind::Object, "process.capabilities", "expected an object")? {
         // One set for all five, as the launcher keeps them: the bounding set bounds the rest.
         if let Some(bounding) = caps.get("bounding") {
@@ -144,6 +155,14 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         namespaces(&mut s, linux, arena)?;
         if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
             resources(&mut s, r)?;
+        }
+        for (name, value) in linux.get("sysctl").map(|v| v.members()).into_iter().flatten() {
+            let name = arena.cstr(name).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
+            if !namespaced_sysctl(name, !s.host_network) {
+                return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
+            }
+            let value = bytes(arena, value, "linux.sysctl")?;
+            s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
         }
         // The default filter stands for any profile until config profiles are compiled.
         s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);

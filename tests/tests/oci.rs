@@ -266,3 +266,26 @@ fn a_network_namespace_is_joined_by_path_as_engines_hand_it_over() {
     let _ = Command::new("ip").args(["netns", "delete", &name]).status();
     assert_eq!((out.code, out.stdout.trim()), (0, format!("net:[{inode}]").as_str()), "{out:?}");
 }
+
+#[test]
+fn rlimits_oom_score_adj_and_namespaced_sysctls() {
+    let _g = shared();
+    // The opposite of the host's value: the container's network namespace has its own.
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap().trim().to_string();
+    let theirs = if host == "1" { "0" } else { "1" };
+    let b = Bundle::new("oci-limits", |c| {
+        args(c, "ulimit -n; ulimit -Hn; cat /proc/self/oom_score_adj; cat /proc/sys/net/ipv4/ip_forward");
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 256, "hard": 512}]);
+        c["process"]["oomScoreAdj"] = json!(300);
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": theirs});
+    });
+    let out = b.knocker(&["run", "limits"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, format!("256\n512\n300\n{theirs}\n").as_str()), "{out:?}");
+    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap().trim(), host, "the host's own value changed");
+    let config = b.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap().replace("\"net.ipv4.ip_forward\"", "\"kernel.panic\"");
+    std::fs::write(&config, text).unwrap();
+    let out = b.knocker(&["run", "limits"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.contains("not a sysctl of the container's own namespaces: kernel.panic"), "{out:?}");
+}
