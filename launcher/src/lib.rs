@@ -178,6 +178,15 @@ impl Running {
         Ok(report(status, oom, limit))
     }
 
+    /// OCI `create` with a terminal: the pty's master, which the front end hands to the
+    /// engine (`--console-socket`) instead of relaying it. None if PID 1 died first.
+    pub fn take_terminal(&self) -> Result<Option<Fd>> {
+        if !self.terminal {
+            return Ok(None);
+        }
+        self.sync.receive_terminal().context("cannot receive the container's terminal")
+    }
+
     /// OCI `create`: waits until PID 1 is set up and blocked on the exec fifo, then leaves it
     /// running (its parent, the caller, is about to exit) with its cgroup in place. A PID 1
     /// that failed on the way has said why on stderr: its exit status is the error.

@@ -13,6 +13,8 @@ use core::ffi::CStr;
 pub struct Config {
     pub spec: Spec,
     pub terminal: bool,
+    /// `process.consoleSize`: rows, columns.
+    pub console_size: Option<(u16, u16)>,
     /// The raw `annotations` object (or `{}`), for the state.
     pub annotations: &'static [u8],
 }
@@ -87,6 +89,10 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
 
     let process = expect(top.get("process"), Kind::Object, "process", "expected an object")?.ok_or_else(|| bad("process", "missing"))?;
     let terminal = process.get("terminal").and_then(|v| v.as_bool()).unwrap_or(false);
+    let console_size = process.get("consoleSize").and_then(|c| {
+        let n = |k| c.get(k).and_then(|v| v.as_u64()).filter(|&n| n <= u16::MAX as u64).map(|n| n as u16);
+        Some((n("height")?, n("width")?))
+    });
     s.tty = if terminal { Tty::Always } else { Tty::Never };
     let args = expect(process.get("args"), Kind::Array, "process.args", "expected an array of strings")?
         .ok_or_else(|| bad("process.args", "missing"))?;
@@ -169,7 +175,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     }
 
     let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
-    Ok(Config { spec: s, terminal, annotations })
+    Ok(Config { spec: s, terminal, console_size, annotations })
 }
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the

@@ -31,7 +31,9 @@ knocker as an OCI runtime, with runc's command line: engines such as podman and 
 run containers with it (podman --runtime /usr/local/bin/knocker ...).
 
 Commands:
-  create [--bundle DIR] [--pid-file FILE] ID    create a container from the bundle (default: .)
+  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
+                                                create a container from the bundle (default: .);
+                                                its terminal, if any, goes to SOCK (SCM_RIGHTS)
   start ID                                      run the created container's process
   run [--bundle DIR] [--pid-file FILE] [--detach] ID
                                                 create and start; without --detach, wait for it
@@ -190,6 +192,7 @@ struct Parsed {
     all: bool,
     quiet: bool,
     json: bool,
+    console_socket: Option<&'static [u8]>,
     operands: linker::List<&'static [u8], 4>,
 }
 
@@ -235,7 +238,7 @@ impl Rest<'_> {
                         return Err(Error::new("--preserve-fds is not supported yet"));
                     }
                 }
-                b"--console-socket" => return Err(Error::new("--console-socket is not supported yet")),
+                b"--console-socket" => p.console_socket = Some(value()?),
                 _ => return Err(usage("unknown option", a)),
             }
         }
@@ -320,9 +323,18 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     let doc = read_config(bundle, &mut arena)?;
     let mut cfg = config::read(doc, bundle, id, &mut arena)?;
     let foreground = run && !p.detach;
-    if cfg.terminal && !foreground {
-        return Err(Error::new("config.json: process.terminal needs --console-socket, which is not supported yet"));
+    // As runc: a terminal outside a foreground `run` goes to the engine over the console
+    // socket; a socket without a terminal is a mistake.
+    match (cfg.terminal, p.console_socket.is_some()) {
+        (true, false) if !foreground => return Err(Error::new("config.json: process.terminal is true: give --console-socket")),
+        (false, true) => return Err(Error::new("--console-socket given, but config.json's process.terminal is false")),
+        _ => {}
     }
+    // Connected before anything is made: a wrong path is one line and nothing to undo.
+    let console = match p.console_socket {
+        Some(path) => Some(linker::sys::socket::connect_unix(path).map_err(|e| Error::sys("cannot connect to the console socket", e).on(path))?),
+        None => None,
+    };
     ensure_root(g.root)?;
     let held = lock(g.root, id)?;
     let mut dir = state::dir(g.root, id);
@@ -358,6 +370,16 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         drop(cleanup);
         unlock_and_forget(g.root, id, held);
         return code;
+    }
+    if let Some(sock) = &console {
+        if let Some(master) = running.take_terminal()? {
+            if let Some((rows, cols)) = cfg.console_size {
+                let size = linker::sys::tty::WinSize { rows, cols, ..Default::default() };
+                let _ = linker::sys::tty::set_size(master.raw(), size);
+            }
+            // runc sends the master with SCM_RIGHTS; engines read the descriptor, not the bytes.
+            linker::sys::socket::send(sock.raw(), b'm', Some(master.raw())).context("cannot send the terminal to the console socket")?;
+        }
     }
     running.detach()?;
     drop(fifo);

@@ -289,3 +289,64 @@ fn rlimits_oom_score_adj_and_namespaced_sysctls() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("not a sysctl of the container's own namespaces: kernel.panic"), "{out:?}");
 }
+
+/// The engine's side of `--console-socket`: the descriptor that came with the first message.
+fn receive_fd(stream: &std::os::unix::net::UnixStream) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut byte = [0u8; 16];
+    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: byte.len() };
+    let mut control = [0u64; 8];
+    // SAFETY: all-zero is a valid msghdr; the pointers set below outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control);
+    // SAFETY: recvmsg into the buffers above.
+    let n = unsafe { libc::recvmsg(stream.as_raw_fd(), &mut msg, 0) };
+    assert!(n > 0, "nothing came over the console socket");
+    // SAFETY: the kernel filled msg's control buffer; CMSG_* walk it as it laid it out.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!c.is_null() && (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS, "no descriptor came");
+        std::os::fd::OwnedFd::from_raw_fd(std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const i32))
+    }
+}
+
+#[test]
+fn the_terminal_goes_to_the_engine_over_the_console_socket() {
+    let _g = shared();
+    let b = Bundle::new("oci-console", |c| {
+        args(c, "tty; stty size; echo typed: $(head -n1)");
+        c["process"]["terminal"] = json!(true);
+        c["process"]["consoleSize"] = json!({"height": 30, "width": 100});
+    });
+    let socket = b.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let out = b.knocker(&["create", "--console-socket", socket.to_str().unwrap(), "tty1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let (stream, _) = listener.accept().unwrap();
+    let master = std::fs::File::from(receive_fd(&stream));
+    assert_eq!(b.knocker(&["start", "tty1"]).code, 0);
+    use std::io::{Read, Write};
+    (&master).write_all(b"hello\n").unwrap();
+    let mut seen = Vec::new();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 256];
+        while let Ok(n @ 1..) = (&master).read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("typed: hello") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    assert!(eventually(Duration::from_secs(5), || reader.is_finished()), "no output on the terminal");
+    let text = reader.join().unwrap();
+    assert!(text.contains("/dev/pts/0\r\n30 100\r\n"), "{text:?}");
+    assert!(text.contains("typed: hello"), "{text:?}");
+    assert!(eventually(Duration::from_secs(5), || b.state("tty1")["status"] == "stopped"));
+    assert_eq!(b.knocker(&["delete", "tty1"]).code, 0);
+    // A terminal without a socket, and a socket without a terminal, are refused.
+    assert!(b.knocker(&["create", "tty2"]).stderr.contains("give --console-socket"));
+}

@@ -3,7 +3,27 @@
 
 use super::{Errno, Fd, Result, call, retry};
 
-pub use libc::{AF_INET, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET};
+pub use libc::{AF_INET, AF_UNIX, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM};
+
+/// `struct sockaddr_un`.
+#[repr(C)]
+struct UnixAddr {
+    family: u16,
+    path: [u8; 108],
+}
+
+/// A stream socket connected to the unix socket at `path` (at most 107 bytes).
+pub fn connect_unix(path: &[u8]) -> Result<Fd> {
+    if path.len() >= 108 {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let sock = socket(AF_UNIX, SOCK_STREAM, 0)?;
+    let mut addr = UnixAddr { family: AF_UNIX as u16, path: [0; 108] };
+    addr.path[..path.len()].copy_from_slice(path);
+    // SAFETY: `addr` is a sockaddr_un of the length passed, alive for the call.
+    retry(|| unsafe { call!(connect, sock.raw(), &addr as *const UnixAddr, core::mem::size_of::<UnixAddr>()) })?;
+    Ok(sock)
+}
 
 pub fn socket(domain: i32, kind: i32, protocol: i32) -> Result<Fd> {
     // SAFETY: plain integer arguments.
