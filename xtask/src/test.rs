@@ -15,7 +15,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
     eprintln!("xtask: unit tests");
-    checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init", "-p", "xtask"]))?;
+    checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init", "-p", "oci", "-p", "xtask"]))?;
     eprintln!("xtask: end-to-end tests (target/knocker/ binaries, {})", rootfs.display());
     let host = checked(
         cargo()
