@@ -1,0 +1,108 @@
+//! podman, a real engine, driving `knocker` as its OCI runtime (`podman --runtime`), through
+//! conmon, as users run it. This host needs `--cgroup-manager cgroupfs` (no systemd) and
+//! explicit, lower `--ulimit`s (root here lacks CAP_SYS_RESOURCE, so podman's default limits
+//! cannot be set — runc fails the same way): both are the tests', not knocker's.
+
+use knocker_tests::*;
+use std::process::Command;
+use std::sync::Once;
+
+const IMAGE: &str = "localhost/knocker-test-rootfs";
+
+/// The default rootfs as a podman image, imported once.
+fn image() {
+    static IMPORTED: Once = Once::new();
+    IMPORTED.call_once(|| {
+        let script = format!("tar -C {} -c . | podman import - {IMAGE}", rootfs().display());
+        let out = run(Command::new("sh").args(["-c", &script]));
+        assert_eq!(out.code, 0, "podman import: {out:?}");
+    });
+}
+
+fn podman(words: &[&str]) -> Out {
+    image();
+    let mut cmd = Command::new("podman");
+    cmd.arg("--runtime").arg(bin("knocker")).args(["--cgroup-manager", "cgroupfs"]).args(words);
+    run_for(&mut cmd, std::time::Duration::from_secs(60))
+}
+
+/// `podman run` with the test limits, the image, then `words` as the command.
+fn podman_run(options: &[&str], words: &[&str]) -> Out {
+    let mut all = vec!["run", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+    all.extend_from_slice(options);
+    all.push(IMAGE);
+    all.extend_from_slice(words);
+    podman(&all)
+}
+
+#[test]
+fn podman_run_gives_the_exit_status_and_the_output() {
+    let _g = shared();
+    let out = podman_run(&["--rm", "--network", "none"], &["sh", "-c", "echo hello from podman; exit 3"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, "hello from podman\n"), "{out:?}");
+}
+
+#[test]
+fn podmans_own_network_namespace_is_joined() {
+    let _g = shared();
+    // podman makes the network namespace and hands knocker its path in config.json.
+    let out = podman_run(&["--rm"], &["sh", "-c", "ip -o addr show | grep -v ' lo ' | grep -c inet"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.trim().parse::<u32>().unwrap() >= 1, "no address besides lo: {out:?}");
+}
+
+#[test]
+fn detached_then_logs_stop_inspect_and_rm() {
+    let _g = shared();
+    let script = "trap 'echo got TERM; exit 5' TERM; echo started; while :; do sleep 0.1; done";
+    let out = podman_run(&["-d"], &["sh", "-c", script]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = out.stdout.trim().to_string();
+    assert!(eventually(std::time::Duration::from_secs(5), || podman(&["logs", &id]).stdout.contains("started")));
+    assert!(podman(&["ps", "--format", "{{.ID}}"]).stdout.contains(&id[..12]));
+    assert_eq!(podman(&["stop", "-t", "5", &id]).code, 0);
+    assert_eq!(podman(&["logs", &id]).stdout, "started\ngot TERM\n");
+    assert_eq!(podman(&["inspect", "--format", "{{.State.ExitCode}}", &id]).stdout.trim(), "5");
+    assert_eq!(podman(&["rm", &id]).code, 0);
+    let out = podman_run(&["-d"], &["sleep", "1243"]);
+    let id = out.stdout.trim().to_string();
+    assert_eq!(podman(&["kill", &id]).code, 0);
+    assert_eq!(podman(&["rm", "-f", &id]).code, 0);
+    assert!(eventually(std::time::Duration::from_secs(5), || pids_running(&["sleep", "1243"]).is_empty()));
+}
+
+#[test]
+fn limits_user_read_only_and_init_from_podman() {
+    let _g = shared();
+    let out = podman_run(
+        &["--rm", "--network", "none", "--user", "65534:65534", "--read-only", "--memory", "64m", "--pids-limit", "50"],
+        &["sh", "-c", "id -u; touch /x 2>/dev/null || echo read-only"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..2], ["65534", "read-only"], "{out:?}");
+    // Limits are the container's cgroup's: seen from the host while it runs.
+    let out = podman_run(&["-d", "--network", "none", "--memory", "64m", "--pids-limit", "50"], &["sleep", "1244"]);
+    let id = out.stdout.trim().to_string();
+    let mem = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/knocker/{id}/memory.limit_in_bytes"));
+    let pids = std::fs::read_to_string(format!("/sys/fs/cgroup/pids/knocker/{id}/pids.max"));
+    podman(&["rm", "-f", &id]);
+    assert_eq!(mem.unwrap().trim(), (64 << 20).to_string());
+    assert_eq!(pids.unwrap().trim(), "50");
+    let out = podman_run(&["--rm", "--network", "none", "--init"], &["sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline"]);
+    assert!(out.stdout.starts_with("/run/podman-init -- "), "{out:?}");
+}
+
+#[test]
+fn podman_run_it_hands_the_terminal_over_the_console_socket() {
+    let _g = shared();
+    image();
+    // `script` gives podman the terminal a user would have.
+    let cmd = format!(
+        "podman --runtime {} --cgroup-manager cgroupfs run --rm -it --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 {IMAGE} sh -c 'tty; echo done'",
+        bin("knocker").display()
+    );
+    let out = run(Command::new("script").args(["-qc", &cmd, "/dev/null"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("/dev/pts/0\r\ndone"), "{out:?}");
+}
