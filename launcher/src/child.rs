@@ -118,6 +118,27 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     exec(ctx)
 }
 
+/// A process joining a running container (join.rs), already in its cgroup and namespaces:
+/// its own session and terminal, the container's confinement, then exec. Returns only to exit.
+pub fn run_joined(ctx: &mut Plan) -> i32 {
+    let Err(e) = finish_joined(ctx);
+    e.report();
+    e.code
+}
+
+fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
+    let spec = ctx.spec;
+    process::setsid().context("setsid")?;
+    if ctx.terminal {
+        tty::attach_in_container(&ctx.sync)?;
+    }
+    security::confine(spec, spec.caps)?;
+    security::drop_privileges(spec, spec.caps)?;
+    fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
+    check_cwd()?;
+    exec(ctx)
+}
+
 /// OCI `create`: tells the creator this PID 1 is ready, then waits for `start` to write one
 /// byte into the exec fifo. The fifo is open read-write, so the read blocks until that byte
 /// comes (never an end-of-file), and `start` can tell a dead container by ENXIO.

@@ -16,6 +16,7 @@ pub mod cli;
 pub mod dev;
 pub mod error;
 pub mod init_bin;
+pub mod join;
 pub mod net;
 pub mod preflight;
 pub mod process_limits;

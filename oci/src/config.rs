@@ -88,6 +88,36 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     }
 
     let process = expect(top.get("process"), Kind::Object, "process", "expected an object")?.ok_or_else(|| bad("process", "missing"))?;
+    let (terminal, console_size) = process_into(&mut s, process, arena)?;
+
+    for m in top.get("mounts").map(|m| m.items()).into_iter().flatten() {
+        mount(&mut s, m, arena)?;
+    }
+
+    if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
+        namespaces(&mut s, linux, arena)?;
+        if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
+            resources(&mut s, r)?;
+        }
+        for (name, value) in linux.get("sysctl").map(|v| v.members()).into_iter().flatten() {
+            let name = arena.cstr(name).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
+            if !namespaced_sysctl(name, !s.host_network) {
+                return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
+            }
+            let value = bytes(arena, value, "linux.sysctl")?;
+            s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
+        }
+        // The default filter stands for any profile until config profiles are compiled.
+        s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);
+    }
+
+    let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
+    Ok(Config { spec: s, terminal, console_size, annotations })
+}
+
+/// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it
+/// wants a terminal, and its size.
+pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) -> Result<(bool, Option<(u16, u16)>)> {
     let terminal = process.get("terminal").and_then(|v| v.as_bool()).unwrap_or(false);
     let console_size = process.get("consoleSize").and_then(|c| {
         let n = |k| c.get(k).and_then(|v| v.as_u64()).filter(|&n| n <= u16::MAX as u64).map(|n| n as u16);
@@ -153,29 +183,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         }
     }
 
-    for m in top.get("mounts").map(|m| m.items()).into_iter().flatten() {
-        mount(&mut s, m, arena)?;
-    }
-
-    if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
-        namespaces(&mut s, linux, arena)?;
-        if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
-            resources(&mut s, r)?;
-        }
-        for (name, value) in linux.get("sysctl").map(|v| v.members()).into_iter().flatten() {
-            let name = arena.cstr(name).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
-            if !namespaced_sysctl(name, !s.host_network) {
-                return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
-            }
-            let value = bytes(arena, value, "linux.sysctl")?;
-            s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
-        }
-        // The default filter stands for any profile until config profiles are compiled.
-        s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);
-    }
-
-    let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
-    Ok(Config { spec: s, terminal, console_size, annotations })
+    Ok((terminal, console_size))
 }
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the

@@ -161,7 +161,8 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         b"state" => state_verb(rest, g),
         b"kill" => kill(rest, g),
         b"delete" => delete(rest, g),
-        b"exec" | b"ps" | b"pause" | b"resume" | b"update" | b"events" | b"checkpoint" | b"restore" => {
+        b"exec" => exec(rest, env, g),
+        b"ps" | b"pause" | b"resume" | b"update" | b"events" | b"checkpoint" | b"restore" => {
             Err(Error::new("command not supported yet:").on(verb))
         }
         _ => Err(usage("unknown command", verb)),
@@ -359,6 +360,8 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         bundle: { let mut t = Text::new(); t.bytes(bundle); t },
         created: time::rfc3339(time::realtime()),
         annotations: { let mut t = Text::new(); t.bytes(cfg.annotations); t },
+        caps: cfg.spec.caps,
+        seccomp: cfg.spec.seccomp,
     };
     if foreground {
         state::save(g.root, id, &saved)?;
@@ -490,6 +493,113 @@ fn kill(rest: Rest, g: &Global) -> Result<i32> {
         process::kill(saved.pid, sig).context("cannot signal the container")?;
     }
     Ok(0)
+}
+
+/// `exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty] [--cwd D]
+/// [--env K=V]... [--user UID[:GID]] ID [COMMAND ARG...]`: a new process in the running
+/// container, with the container's confinement (launcher::join).
+fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
+    let args = rest.args;
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let mut spec = launcher::spec::Spec::new(c"/");
+    spec.init = launcher::spec::Init::None;
+    spec.locked = false;
+    spec.tty = launcher::spec::Tty::Never;
+    spec.allow_new_privs = true;
+    let (mut process_file, mut detach, mut pid_file, mut socket) = (None, false, None, None);
+    let mut console_size = None;
+    let mut i = rest.at;
+    let mut id = None;
+    while let Some(a) = args.bytes(i) {
+        i += 1;
+        if !a.starts_with(b"-") {
+            id = Some(a);
+            break;
+        }
+        let (name, inline) = split_option(a);
+        let mut value = || -> Result<&'static [u8]> {
+            if let Some(v) = inline {
+                return Ok(v);
+            }
+            i += 1;
+            args.bytes(i - 1).ok_or_else(|| usage("option needs a value:", name))
+        };
+        match name {
+            b"-p" | b"--process" => process_file = Some(value()?),
+            b"-d" | b"--detach" => detach = true,
+            b"--pid-file" => pid_file = Some(value()?),
+            b"--console-socket" => socket = Some(value()?),
+            b"-t" | b"--tty" => spec.tty = launcher::spec::Tty::Always,
+            b"--cwd" => spec.workdir = arena.cstr(value()?).ok_or_else(|| Error::new("--cwd too long"))?,
+            b"-e" | b"--env" => {
+                let v = arena.cstr(value()?).ok_or_else(|| Error::new("--env too long"))?;
+                spec.env.push(v).map_err(|_| Error::new("too many --env"))?;
+            }
+            b"-u" | b"--user" => (spec.uid, spec.gid) = launcher::spec::parse_user(value()?).ok_or_else(|| usage("bad --user (UID[:GID]):", name))?,
+            b"--no-new-privs" => spec.allow_new_privs = false,
+            b"--preserve-fds" | b"--cap" | b"--apparmor" | b"--process-label" => {
+                value()?;
+            }
+            _ => return Err(usage("unknown option", a)),
+        }
+    }
+    let id = id.ok_or_else(|| usage("missing container ID", b""))?;
+    if !state::valid_id(id) {
+        return Err(Error::new("bad container id:").on(id));
+    }
+    let saved = state::load(g.root, id)?;
+    if state::status(g.root, id, &saved) != Status::Running {
+        return Err(Error::new("the container is not running:").on(id));
+    }
+    spec.caps = saved.caps;
+    spec.seccomp = saved.seccomp;
+    match process_file {
+        Some(path) => {
+            let mut p = state::Path::new();
+            p.bytes(path);
+            let fd = fs::open(p.as_cstr().context("path too long")?, O_RDONLY).context_on("cannot open", &p)?;
+            let size = fs::fstat(fd.raw()).context_on("cannot stat", &p)?.size as usize;
+            let buf = arena.bytes(size, 1).ok_or_else(|| Error::new("--process file too large"))?;
+            let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &p)?;
+            let doc: &'static [u8] = &buf[..n];
+            let top = json::parse(doc).map_err(|e| Error::new("--process is not valid JSON:").hint(e.what))?;
+            spec.caps = 0;
+            spec.workdir = c"/";
+            let (_, size) = config::process_into(&mut spec, top, &mut arena)?;
+            console_size = size;
+        }
+        None => {
+            let words = args.len().saturating_sub(i);
+            if words == 0 {
+                return Err(usage("missing COMMAND to run in", id));
+            }
+            spec.argv = Some(args.slice(i));
+        }
+    }
+    let terminal = spec.tty == launcher::spec::Tty::Always;
+    if terminal && socket.is_none() {
+        return Err(Error::new("a terminal for exec needs --console-socket"));
+    }
+    let console = match socket {
+        Some(path) => Some(linker::sys::socket::connect_unix(path).map_err(|e| Error::sys("cannot connect to the console socket", e).on(path))?),
+        None => None,
+    };
+    let mask = supervise::block_signals()?;
+    let joined = launcher::join::exec(&spec, saved.pid, id, *args, env, mask, detach)?;
+    if let (Some(sock), true) = (&console, terminal) {
+        if let Some(master) = joined.sync.receive_terminal().context("cannot receive the terminal")? {
+            if let Some((rows, cols)) = console_size {
+                let _ = linker::sys::tty::set_size(master.raw(), linker::sys::tty::WinSize { rows, cols, ..Default::default() });
+            }
+            linker::sys::socket::send(sock.raw(), b'm', Some(master.raw())).context("cannot send the terminal to the console socket")?;
+        }
+    }
+    if let Some(f) = pid_file {
+        let path = arena.cstr(f).ok_or_else(|| Error::new("--pid-file too long"))?;
+        write_pid_file(path, joined.pid)?;
+    }
+    let code = joined.wait();
+    Ok(if detach { 0 } else { code })
 }
 
 /// SIGTERM, TERM, term, 15.

@@ -55,6 +55,10 @@ pub struct Saved {
     pub bundle: Text<1024>,
     pub created: Text<40>,
     pub annotations: Text<4096>,
+    /// What a process `exec`'d into the container gets unless its own process.json says:
+    /// the container's capability set and whether it has the seccomp filter.
+    pub caps: u64,
+    pub seccomp: bool,
 }
 
 /// The start time (field 22 of /proc/PID/stat, in clock ticks since boot) of `pid`.
@@ -92,7 +96,8 @@ pub fn render(id: &[u8], status: Status, saved: &Saved, full: bool) -> Text<8192
     json_string(&mut t, saved.bundle.as_bytes());
     t.push(",\"annotations\":").bytes(saved.annotations.as_bytes());
     if full {
-        t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time).push(",\"created\":");
+        t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time);
+        t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(if saved.seccomp { "true" } else { "false" }).push(",\"created\":");
         json_string(&mut t, saved.created.as_bytes());
         t.push("}");
     }
@@ -131,6 +136,8 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
         bundle: Text::new(),
         created: Text::new(),
         annotations: Text::new(),
+        caps: ours.get("caps").and_then(|v| v.as_u64()).unwrap_or(0),
+        seccomp: ours.get("seccomp").and_then(|v| v.as_bool()).unwrap_or(true),
     };
     let mut tmp = [0u8; 1024];
     let mut text = |v: Option<Value>, t: &mut TextBuf| {

@@ -350,3 +350,31 @@ fn the_terminal_goes_to_the_engine_over_the_console_socket() {
     // A terminal without a socket, and a socket without a terminal, are refused.
     assert!(b.knocker(&["create", "tty2"]).stderr.contains("give --console-socket"));
 }
+
+#[test]
+fn exec_runs_a_process_inside_a_running_container() {
+    let _g = shared();
+    let b = Bundle::new("oci-exec", |c| {
+        args(c, "trap 'exit 0' TERM; echo $$ > /tmp/pid1; while :; do sleep 0.05; done");
+        c["root"]["readonly"] = json!(false);
+    });
+    assert_eq!(b.knocker(&["run", "--detach", "ex"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.path().join("rootfs/tmp/pid1").exists()));
+    let out = b.knocker(&["exec", "--env", "WHO=exec", "--cwd", "/tmp", "ex", "sh", "-c", "echo $WHO in $(pwd); cat /tmp/pid1; hostname; exit 6"]);
+    assert_eq!((out.code, out.stdout.as_str()), (6, "exec in /tmp\n1\nknocker\n"), "{out:?}");
+    // The process.json form, as engines pass it.
+    let process = b.path().join("process.json");
+    std::fs::write(&process, r#"{"args": ["id", "-u"], "env": ["PATH=/usr/bin:/bin"], "cwd": "/", "user": {"uid": 123, "gid": 123}}"#).unwrap();
+    let out = b.knocker(&["exec", "--process", process.to_str().unwrap(), "ex"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "123\n"), "{out:?}");
+    let pid_file = b.path().join("exec.pid");
+    let out = b.knocker(&["exec", "--detach", "--pid-file", pid_file.to_str().unwrap(), "ex", "sleep", "1245"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert_eq!(pids_running(&["sleep", "1245"]), [pid], "the pid file names the process as the host sees it");
+    assert_eq!(b.knocker(&["kill", "--all", "ex", "KILL"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || pids_running(&["sleep", "1245"]).is_empty()));
+    assert!(eventually(Duration::from_secs(5), || b.state("ex")["status"] == "stopped"));
+    assert_eq!(b.knocker(&["exec", "ex", "true"]).code, 1, "exec into a stopped container");
+    assert_eq!(b.knocker(&["delete", "ex"]).code, 0);
+}

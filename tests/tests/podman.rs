@@ -106,3 +106,24 @@ fn podman_run_it_hands_the_terminal_over_the_console_socket() {
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("/dev/pts/0\r\ndone"), "{out:?}");
 }
+
+#[test]
+fn podman_exec_joins_the_running_container_with_its_confinement() {
+    let _g = shared();
+    let out = podman_run(&["-d", "--network", "none"], &["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = out.stdout.trim().to_string();
+    let out = podman(&["exec", &id, "sh", "-c", "echo pid $$; grep -E '^(Seccomp|CapBnd):' /proc/self/status; readlink /proc/1/ns/pid; readlink /proc/self/ns/pid; exit 4"]);
+    assert_eq!(out.code, 4, "the exit status of the exec'd process: {out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_ne!(lines[0], "pid 1", "{out:?}");
+    assert_eq!(lines[2], "Seccomp:\t2", "{out:?}");
+    assert_eq!(lines[3], lines[4], "the same PID namespace as the container's PID 1: {out:?}");
+    let out = podman(&["exec", "--user", "65534:65534", &id, "id", "-u"]);
+    assert_eq!(out.stdout.trim(), "65534", "{out:?}");
+    let cmd = format!("podman --runtime {} --cgroup-manager cgroupfs exec -it {id} sh -c 'tty; echo done'", bin("knocker").display());
+    let out = run(Command::new("script").args(["-qc", &cmd, "/dev/null"]));
+    assert!(out.stdout.contains("/dev/pts/") && out.stdout.contains("done"), "{out:?}");
+    assert_eq!(podman(&["stop", "-t", "5", &id]).code, 0);
+    assert_eq!(podman(&["rm", &id]).code, 0);
+}

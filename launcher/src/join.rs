@@ -1,0 +1,149 @@
+//! A new process in a running container (OCI `exec`; the launcher's own `exec` later): it
+//! joins the container's cgroup and namespaces and gets the same confinement as its PID 1
+//! (capabilities, no_new_privs, the seccomp filter, user), then execs.
+//!
+//! Two forks, because joining a PID namespace only places the caller's *children* in it: the
+//! first child enters the cgroup and every namespace, the second (now inside) is the process.
+//! The first reports the second's host pid on a pipe, then waits for it and exits as it did —
+//! or, detached, exits at once and leaves it to the caller's subreaper, as runc does.
+
+use crate::child::{self, Plan};
+use crate::error::{Context, Error, Result};
+use crate::spec::Spec;
+use crate::sync;
+use linker::sys::fs::{self, O_CLOEXEC, O_RDONLY, O_WRONLY};
+use linker::sys::process::{self, WaitStatus};
+use linker::sys::signal::SigSet;
+use linker::sys::{Errno, ns};
+use linker::{Args, Env, List, Text};
+
+/// The namespaces joined, in the order they are joined (mount last: after it, host paths are gone).
+const KINDS: [&str; 6] = ["ipc", "uts", "net", "cgroup", "pid", "mnt"];
+
+pub struct Joined {
+    /// The new process, as the host sees it.
+    pub pid: i32,
+    /// The first child, which mirrors the process's exit status (reaped by `wait`).
+    helper: i32,
+    pub sync: sync::ParentEnd,
+}
+
+/// Starts `spec`'s command in the container whose PID 1 is `target`, in its cgroup `name`.
+pub fn exec(spec: &Spec, target: i32, name: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
+    // Raw descriptors, close-on-exec: they live until the process execs or this one exits.
+    let mut namespaces = List::<i32, 6>::new();
+    for kind in KINDS {
+        let mut theirs = Text::<48>::new();
+        theirs.push("/proc/").push(target).push("/ns/").push(kind);
+        let mut ours = Text::<48>::new();
+        ours.push("/proc/self/ns/").push(kind);
+        let (a, b) = (fs::stat(theirs.as_cstr().context("path")?), fs::stat(ours.as_cstr().context("path")?));
+        // A namespace the container shares with us (the host's network, say) is not joined.
+        if let (Ok(a), Ok(b)) = (a, b) {
+            if (a.dev, a.ino) == (b.dev, b.ino) {
+                continue;
+            }
+        }
+        let fd = fs::open(theirs.as_cstr().context("path")?, O_RDONLY | O_CLOEXEC).context_on("cannot open the container's namespace", &theirs)?;
+        let _ = namespaces.push(fd.into_raw());
+    }
+    let tasks = entry_files(name);
+    let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
+    let (pid_read, pid_write) = fs::pipe2(O_CLOEXEC).context("pipe")?;
+    let helper = process::fork().context("fork")?;
+    if helper == 0 {
+        drop(pid_read);
+        let code = match enter(spec, &namespaces, tasks.as_slice(), args, env, mask, child_end, pid_write.raw(), detached) {
+            Ok(code) => code,
+            Err(e) => {
+                e.report();
+                e.code
+            }
+        };
+        process::exit(code);
+    }
+    drop(pid_write);
+    drop(child_end);
+    let mut buf = [0u8; 16];
+    let n = fs::read_all(pid_read.raw(), &mut buf).context("cannot read the new process's pid")?;
+    let pid = linker::text::decimal_value(buf[..n].trim_ascii()).filter(|&p| p > 0).map(|p| p as i32);
+    match pid {
+        Some(pid) => Ok(Joined { pid, helper, sync: parent_end }),
+        None => {
+            // The helper failed before the process existed: it said why; its status is the error.
+            let code = process::wait4(helper, 0).ok().flatten().map(|(_, s)| s.shell_code()).unwrap_or(crate::error::EXIT_LAUNCHER);
+            Err(Error::new("cannot enter the container").exit_code(if code == 0 { crate::error::EXIT_LAUNCHER } else { code }))
+        }
+    }
+}
+
+impl Joined {
+    /// Waits for the process (through its helper) and returns its status as a shell would.
+    pub fn wait(self) -> i32 {
+        match process::wait4(self.helper, 0) {
+            Ok(Some((_, status))) => status.shell_code(),
+            _ => crate::error::EXIT_LAUNCHER,
+        }
+    }
+}
+
+/// The first child: cgroup, namespaces, the fork into the PID namespace.
+#[allow(clippy::too_many_arguments)]
+fn enter(
+    spec: &Spec,
+    namespaces: &List<i32, 6>,
+    tasks: &[i32],
+    args: Args,
+    env: Env,
+    mask: SigSet,
+    sync: sync::ChildEnd,
+    report: i32,
+    detached: bool,
+) -> Result<i32> {
+    // Writing 0 moves the writer (v1 `tasks`: the calling thread; v2 `cgroup.procs`: the process).
+    for &fd in tasks {
+        fs::write(fd, b"0").context("cannot enter the container's cgroup")?;
+    }
+    for &fd in namespaces.as_slice() {
+        ns::setns(fd, 0).context("cannot join the container's namespaces (setns)")?;
+    }
+    let pid = process::fork().context("fork")?;
+    if pid == 0 {
+        let mut plan = Plan { spec, args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal: spec.tty == crate::spec::Tty::Always };
+        let code = child::run_joined(&mut plan);
+        process::exit(code);
+    }
+    let mut line = Text::<16>::new();
+    line.push(pid).push("\n");
+    fs::write_all(report, line.as_bytes()).context("cannot report the new process's pid")?;
+    let _ = fs::close(report);
+    if detached {
+        return Ok(0);
+    }
+    loop {
+        match process::wait4(pid, 0) {
+            Ok(Some((_, status))) => return Ok(mirror(status)),
+            Err(Errno::EINTR) => continue,
+            _ => return Ok(crate::error::EXIT_LAUNCHER),
+        }
+    }
+}
+
+/// The process's status as the helper's own exit.
+fn mirror(status: WaitStatus) -> i32 {
+    status.shell_code()
+}
+
+/// The `O_WRONLY` control files by which a process enters the group `name` (v1 `tasks`, v2
+/// `cgroup.procs`), in every hierarchy where it exists.
+pub fn entry_files(name: &[u8]) -> List<i32, { crate::cgroup::MAX_HIERARCHIES }> {
+    let mut fds = List::new();
+    for h in crate::cgroup::hierarchies().iter() {
+        let mut path = h.path.clone();
+        path.push("/knocker/").bytes(name).push(if h.kind == crate::cgroup::Kind::V2 { "/cgroup.procs" } else { "/tasks" });
+        if let Ok(fd) = path.as_cstr().and_then(|p| fs::open(p, O_WRONLY | O_CLOEXEC)) {
+            let _ = fds.push(fd.into_raw());
+        }
+    }
+    fds
+}
