@@ -40,6 +40,9 @@ Commands:
   state ID                                      print the container's state as JSON
   kill [--all] ID [SIGNAL]                      send SIGNAL (default SIGTERM) to the container
   delete [--force] ID                           remove a stopped (with --force: any) container
+  exec [OPTIONS] ID [COMMAND...]                run a new process in the running container
+  pause ID, resume ID                           freeze and thaw the container (cgroup freezer)
+  ps [--format table|json] ID                   the container's processes
   list [--format table|json] [--quiet]          list the containers
   spec [--bundle DIR]                           write a default config.json (root: rootfs)
   features                                      print what this runtime supports, as JSON
@@ -162,7 +165,10 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         b"kill" => kill(rest, g),
         b"delete" => delete(rest, g),
         b"exec" => exec(rest, env, g),
-        b"ps" | b"pause" | b"resume" | b"update" | b"events" | b"checkpoint" | b"restore" => {
+        b"pause" => pause(rest, g, true),
+        b"resume" => pause(rest, g, false),
+        b"ps" => ps(rest, g),
+        b"update" | b"events" | b"checkpoint" | b"restore" => {
             Err(Error::new("command not supported yet:").on(verb))
         }
         _ => Err(usage("unknown command", verb)),
@@ -602,6 +608,59 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     Ok(if detach { 0 } else { code })
 }
 
+/// `pause ID` / `resume ID`: the container's cgroup freezer.
+fn pause(rest: Rest, g: &Global, freeze: bool) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = one_id(&p)?;
+    let held = lock(g.root, id)?;
+    let saved = state::load(g.root, id)?;
+    let (want, verb) = if freeze { (Status::Running, "pause") } else { (Status::Paused, "resume") };
+    let now = state::status(g.root, id, &saved);
+    if now != want {
+        let _ = verb;
+        return Err(Error::new("the container is not in the right state for this:").on(now.name()).hint(if freeze { "only a running container pauses" } else { "only a paused container resumes" }));
+    }
+    launcher::cgroup::Cgroup::freeze(id, freeze)?;
+    drop(held);
+    Ok(0)
+}
+
+/// `ps [--format table|json] ID`: the container's processes as the host sees them.
+fn ps(rest: Rest, g: &Global) -> Result<i32> {
+    let p = rest.parse()?;
+    let id = match p.operands.as_slice() {
+        [id, ..] if state::valid_id(id) => *id,
+        _ => return Err(usage("missing container ID", b"")),
+    };
+    state::load(g.root, id)?;
+    let mut pids = [0i32; 1024];
+    let n = launcher::cgroup::Cgroup::pids_of(id, &mut pids);
+    let mut out = Text::<16384>::new();
+    if p.json {
+        out.push("[");
+        for (i, pid) in pids[..n].iter().enumerate() {
+            out.push(if i == 0 { "" } else { "," }).push(*pid);
+        }
+        out.push("]\n");
+    } else {
+        out.push("PID\tCMD\n");
+        for pid in &pids[..n] {
+            let mut path = Text::<32>::new();
+            path.push("/proc/").push(*pid).push("/cmdline");
+            let mut cmd = [0u8; 256];
+            let len = path.as_cstr().ok().and_then(|c| fs::read_file(c, &mut cmd).ok()).unwrap_or(0);
+            for c in &mut cmd[..len] {
+                if *c == 0 {
+                    *c = b' ';
+                }
+            }
+            out.push(*pid).push("\t").bytes(cmd[..len].trim_ascii()).push("\n");
+        }
+    }
+    let _ = fs::write_all(1, out.as_bytes());
+    Ok(0)
+}
+
 /// SIGTERM, TERM, term, 15.
 fn parse_signal(s: &[u8]) -> Option<i32> {
     if let Some(n) = linker::text::decimal_value(s) {
@@ -642,8 +701,11 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
         }
         Status::Stopped => {}
         // A created container, or --force: kill it and wait for PID 1 to go.
-        _ => {
+        status => {
             let _ = process::kill(saved.pid, SIGKILL);
+            if status == Status::Paused {
+                let _ = launcher::cgroup::Cgroup::freeze(id, false);
+            }
             for _ in 0..500 {
                 if !state::alive(saved.pid) {
                     break;

@@ -35,6 +35,7 @@ pub fn valid_id(id: &[u8]) -> bool {
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -43,6 +44,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -160,6 +162,7 @@ pub fn status(root: &[u8], id: &[u8], saved: &Saved) -> Status {
     let mut fifo = file(root, id, "exec.fifo");
     match fifo.as_cstr().map(fs::stat) {
         Ok(Ok(_)) => Status::Created,
+        _ if launcher::cgroup::Cgroup::is_frozen(id) => Status::Paused,
         _ => Status::Running,
     }
 }

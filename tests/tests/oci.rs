@@ -378,3 +378,30 @@ fn exec_runs_a_process_inside_a_running_container() {
     assert_eq!(b.knocker(&["exec", "ex", "true"]).code, 1, "exec into a stopped container");
     assert_eq!(b.knocker(&["delete", "ex"]).code, 0);
 }
+
+#[test]
+fn pause_resume_and_ps() {
+    let _g = shared();
+    let b = Bundle::new("oci-pause", |c| {
+        args(c, "trap 'exit 0' TERM; while :; do date +%s%N > /tmp/tick; sleep 0.05; done");
+        c["root"]["readonly"] = json!(false);
+    });
+    assert_eq!(b.knocker(&["run", "-d", "pz"]).code, 0);
+    let tick = b.path().join("rootfs/tmp/tick");
+    assert!(eventually(Duration::from_secs(5), || tick.exists()));
+    assert_eq!(b.knocker(&["pause", "pz"]).code, 0);
+    assert_eq!(b.state("pz")["status"], "paused");
+    let before = std::fs::read_to_string(&tick).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_to_string(&tick).unwrap(), before, "a paused container still ran");
+    assert_eq!(b.knocker(&["pause", "pz"]).code, 1, "pausing twice");
+    let pids: Value = serde_json::from_str(&b.knocker(&["ps", "--format", "json", "pz"]).stdout).unwrap();
+    assert!(pids.as_array().unwrap().contains(&json!(b.state("pz")["pid"])), "{pids}");
+    assert_eq!(b.knocker(&["resume", "pz"]).code, 0);
+    assert_eq!(b.state("pz")["status"], "running");
+    assert!(eventually(Duration::from_secs(5), || std::fs::read_to_string(&tick).unwrap() != before));
+    assert!(b.knocker(&["ps", "pz"]).stdout.starts_with("PID\tCMD\n"));
+    assert_eq!(b.knocker(&["pause", "pz"]).code, 0);
+    assert_eq!(b.knocker(&["delete", "--force", "pz"]).code, 0, "a paused container is deleted too");
+    assert!(!b.root.join("pz").exists());
+}

@@ -60,6 +60,9 @@ fn detached_then_logs_stop_inspect_and_rm() {
     let id = out.stdout.trim().to_string();
     assert!(eventually(std::time::Duration::from_secs(5), || podman(&["logs", &id]).stdout.contains("started")));
     assert!(podman(&["ps", "--format", "{{.ID}}"]).stdout.contains(&id[..12]));
+    assert_eq!(podman(&["pause", &id]).code, 0);
+    assert!(podman(&["ps", "-a", "--format", "{{.Status}}", "--filter", &format!("id={id}")]).stdout.starts_with("Paused"));
+    assert_eq!(podman(&["unpause", &id]).code, 0);
     assert_eq!(podman(&["stop", "-t", "5", &id]).code, 0);
     assert_eq!(podman(&["logs", &id]).stdout, "started\ngot TERM\n");
     assert_eq!(podman(&["inspect", "--format", "{{.State.ExitCode}}", &id]).stdout.trim(), "5");

@@ -90,6 +90,19 @@ fn kill_v2(dirs: &Dirs) {
     }
 }
 
+/// As [`set_freezer`], failing when the state cannot be written or is not reached.
+pub fn set_freezer_checked(dir: &Path, state: &[u8]) -> crate::error::Result<()> {
+    set_freezer(dir, state);
+    let mut p = dir.clone();
+    p.push("/freezer.state");
+    let mut buf = [0u8; 32];
+    let c = p.as_cstr().map_err(|e| crate::error::Error::sys("path", e))?;
+    match fs::read_file(c, &mut buf) {
+        Ok(n) if buf[..n].trim_ascii() == state => Ok(()),
+        _ => Err(crate::error::Error::new("the freezer did not reach its state:").on(&p)),
+    }
+}
+
 /// Writes `freezer.state` and waits (up to a second) until the kernel reports it reached.
 fn set_freezer(dir: &Path, state: &[u8]) {
     let mut p = dir.clone();

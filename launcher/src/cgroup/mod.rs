@@ -252,6 +252,48 @@ impl Cgroup {
         stale::remove_quietly(&hierarchies(), name).unwrap_or(0)
     }
 
+    /// Freezes (or thaws) every process of the group `knocker/<name>`: the v1 freezer, or
+    /// `cgroup.freeze` on cgroup v2; returns once the kernel reports it done.
+    pub fn freeze(name: &[u8], frozen: bool) -> Result<()> {
+        for h in hierarchies().iter() {
+            let mut dir = h.path.clone();
+            dir.push("/knocker/").bytes(name);
+            if !dir.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
+                continue;
+            }
+            if h.has(FREEZER) {
+                return files::set_freezer_checked(&dir, if frozen { b"FROZEN" } else { b"THAWED" });
+            }
+            if h.kind == Kind::V2 && all_v2(&hierarchies()) {
+                write(&dir, "/cgroup.freeze", if frozen { b"1" } else { b"0" })?;
+                for _ in 0..1000 {
+                    if files::read_field(&dir, "/cgroup.events", b"frozen") == Some(frozen as u64) {
+                        return Ok(());
+                    }
+                    let _ = linker::sys::time::sleep_ms(1);
+                }
+                return Err(Error::new("the container did not freeze in time:").on(&dir));
+            }
+        }
+        Err(Error::new("no freezer for this container's cgroup (v1 freezer or cgroup v2)"))
+    }
+
+    /// Whether the group `knocker/<name>` is frozen.
+    pub fn is_frozen(name: &[u8]) -> bool {
+        hierarchies().iter().any(|h| {
+            let mut dir = h.path.clone();
+            dir.push("/knocker/").bytes(name);
+            if h.has(FREEZER) {
+                let mut state = dir.clone();
+                state.push("/freezer.state");
+                let mut buf = [0u8; 16];
+                state.as_cstr().ok().and_then(|p| fs::read_file(p, &mut buf).ok()).is_some_and(|n| buf[..n].trim_ascii() == b"FROZEN")
+            } else {
+                h.kind == Kind::V2 && files::read_field(&dir, "/cgroup.events", b"frozen") == Some(1)
+            }
+        })
+    }
+
     /// The pids in the group `knocker/<name>` (first hierarchy that has it), up to `out`'s size.
     pub fn pids_of(name: &[u8], out: &mut [i32]) -> usize {
         let mut n = 0;
@@ -307,6 +349,11 @@ fn needed(h: &Dir, limits: &Limits, may_mount: bool) -> bool {
                 || (c & CPU != 0 && limits.cpu_quota_us.is_some())
         }
     }
+}
+
+/// Whether the host is cgroup v2 only (its one cgroup2 tree has the freezer).
+fn all_v2(all: &Dirs) -> bool {
+    all.iter().all(|h| h.kind == Kind::V2)
 }
 
 /// The limits to write: those the user asked for must be possible (else an error naming the
