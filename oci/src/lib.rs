@@ -262,19 +262,24 @@ fn one_id(p: &Parsed) -> Result<&'static [u8]> {
     }
 }
 
-/// The state root, created when missing (root only).
+/// The state root, created with its parents when missing (engines pass paths such as
+/// /run/containerd/runc/default).
 fn ensure_root(root: &[u8]) -> Result<()> {
-    let mut r = state::Path::new();
-    r.bytes(root);
-    match fs::mkdir(r.as_cstr().context("--root too long")?, 0o700) {
-        Ok(()) | Err(Errno::EEXIST) => Ok(()),
-        Err(e) => Err(Error::sys("cannot create the state directory", e).on(&r)),
+    for (i, _) in root.iter().enumerate().filter(|&(i, &c)| i > 0 && c == b'/').chain([(root.len(), &b'/')]) {
+        let mut r = state::Path::new();
+        r.bytes(&root[..i]);
+        match fs::mkdir(r.as_cstr().context("--root too long")?, 0o700) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("cannot create the state directory", e).on(&r)),
+        }
     }
+    Ok(())
 }
 
 /// An exclusive lock on one container's state (`<root>/<id>.lock`), so that concurrent verbs on
 /// one id do not interleave; other ids are not held up.
 fn lock(root: &[u8], id: &[u8]) -> Result<Fd> {
+    ensure_root(root)?;
     let mut p = state::Path::new();
     p.bytes(root).push("/").bytes(id).push(".lock");
     let fd = fs::openat(fs::AT_FDCWD, p.as_cstr().context("path too long")?, O_RDWR | O_CREAT | O_CLOEXEC, 0o600).context_on("cannot open", &p)?;
