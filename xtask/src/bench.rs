@@ -29,7 +29,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let probe = build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
     let started = Instant::now();
-    let b = Bench { launcher: built.launcher(), init: built.init(), probe, rootfs, quick, dir: target_dir().join("bench") };
+    let b = Bench { launcher: built.launcher(), init: built.init(), knocker: built.knocker(), probe, rootfs, quick, dir: target_dir().join("bench") };
     std::fs::create_dir_all(&b.dir).map_err(|e| e.to_string())?;
 
     let mut report = Report::default();
@@ -49,6 +49,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     report.instructions(&b.instructions()?);
     eprintln!("bench: the seccomp filter");
     report.seccomp(&b.seccomp()?);
+    eprintln!("bench: podman with knocker and with runc");
+    report.engines(&b.engines()?);
     let _ = writeln!(report.md, "\nWall time of this benchmark run: {:.0} s.", started.elapsed().as_secs_f64());
 
     print!("{}", report.md);
@@ -68,6 +70,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 struct Bench {
     launcher: PathBuf,
     init: PathBuf,
+    knocker: PathBuf,
     probe: PathBuf,
     rootfs: PathBuf,
     quick: bool,
@@ -150,6 +153,11 @@ impl Bench {
                 false,
             ),
             ("runc run".into(), words(&["runc", "run", "-b", &Self::p(&bundle), "{id}"]), false),
+            (
+                "knocker run (OCI, same bundle)".into(),
+                words(&[&Self::p(&self.knocker), "--root", &Self::p(&self.dir.join("knocker-state")), "run", "-b", &Self::p(&bundle), "{id}"]),
+                false,
+            ),
             ("chroot ROOTFS /bin/true (floor)".into(), words(&["chroot", &r, "/bin/true"]), false),
             ("ROOTFS/bin/true (floor)".into(), words(&[&format!("{r}/bin/true")]), false),
         ])
@@ -208,8 +216,9 @@ impl Bench {
     }
 
     fn sizes(&self) -> Vec<(String, String, Option<u64>, bool, &'static str)> {
-        let peers: [(&str, PathBuf, &'static str); 9] = [
+        let peers: [(&str, PathBuf, &'static str); 10] = [
             ("knocker launcher", self.launcher.clone(), "launcher"),
+            ("knocker (OCI runtime)", self.knocker.clone(), "runtime"),
             ("knocker init", self.init.clone(), "init"),
             ("tini", "/usr/bin/tini".into(), "init"),
             ("tini-static", "/usr/bin/tini-static".into(), "init"),
@@ -217,7 +226,7 @@ impl Bench {
             ("catatonit", "/usr/bin/catatonit".into(), "init"),
             ("bwrap", "/usr/bin/bwrap".into(), "launcher"),
             ("unshare", "/usr/bin/unshare".into(), "launcher"),
-            ("runc", "/usr/sbin/runc".into(), "launcher"),
+            ("runc", "/usr/sbin/runc".into(), "runtime"),
         ];
         peers
             .into_iter()
@@ -242,6 +251,10 @@ impl Bench {
             ("unshare -pfmuin", words(&["unshare", "-pfmuin", &format!("--root={r}"), "/bin/sleep", "2"])),
             ("bwrap --unshare-all", words(&["bwrap", "--unshare-all", "--bind", &r, "/", "--proc", "/proc", "--dev", "/dev", "/bin/sleep", "2"])),
             ("runc run", words(&["runc", "run", "-b", &Self::p(&bundle), &format!("knocker-bench-mem-{}", std::process::id())])),
+            (
+                "knocker run (OCI)",
+                words(&[&Self::p(&self.knocker), "--root", &Self::p(&self.dir.join("knocker-state")), "run", "-b", &Self::p(&bundle), &format!("knocker-bench-mem-{}", std::process::id())]),
+            ),
         ];
         let runs = if self.quick { 1 } else { 3 };
         let mut out = Vec::new();
@@ -429,7 +442,48 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// `podman run --rm IMAGE /bin/true` with `--runtime knocker` and with runc, interleaved.
+    fn engines(&self) -> Result<Vec<Sample>, String> {
+        ensure_packages(&["podman", "catatonit"], "the engine benchmark")?;
+        let image = "localhost/knocker-bench-rootfs";
+        let import = format!("tar -C {} -c . | podman import - {image} >/dev/null", self.rootfs.display());
+        crate::util::checked(Command::new("sh").args(["-c", &import]))?;
+        let knocker = Self::p(&self.knocker);
+        let base = |runtime: &str| {
+            words(&["podman", "--runtime", runtime, "--cgroup-manager", "cgroupfs", "run", "--rm", "--network", "none",
+                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image, "/bin/true"])
+        };
+        let cmds = [("podman --runtime knocker", base(&knocker), true), ("podman --runtime runc", base("/usr/sbin/runc"), false)];
+        let rounds = if self.quick { 5 } else { 20 };
+        let mut samples: Vec<Sample> = cmds.iter().map(|(n, _, k)| Sample::new(n, *k)).collect();
+        for round in 0..rounds + 1 {
+            for (i, (_, argv, _)) in cmds.iter().enumerate() {
+                let ms = timed(argv)?;
+                if round >= 1 {
+                    samples[i].values.push(ms);
+                }
+            }
+        }
+        Ok(samples)
+    }
+}
+
 impl Report {
+    fn engines(&mut self, samples: &[Sample]) {
+        let base = samples.iter().find(|s| s.knocker).map(Sample::median).unwrap_or(f64::NAN);
+        let n = samples.first().map_or(0, |s| s.values.len());
+        let _ = writeln!(self.md, "\n### podman run --rm IMAGE /bin/true, by runtime ({n} runs each, interleaved)\n");
+        let _ = writeln!(self.md, "| runtime | median ms | min ms | max ms | median ÷ knocker's |\n|---|---:|---:|---:|---:|");
+        let mut rows = Vec::new();
+        for s in samples {
+            let _ = writeln!(self.md, "| {} | {:.1} | {:.1} | {:.1} | {} |", s.name, s.median(), s.min(), s.max(), ratio(s.median(), base));
+            rows.push(format!("{{\"runtime\": {:?}, \"median_ms\": {:.2}}}", s.name, s.median()));
+        }
+        let _ = writeln!(self.md, "\nThe engine's own work (image, storage, conmon, network setup) is most of each run; the difference is the runtime's.");
+        self.json.push(format!("\"podman\": [{}]", rows.join(", ")));
+    }
+
     fn seccomp(&mut self, s: &Seccomp) {
         let _ = writeln!(self.md, "
 ### The default seccomp filter
