@@ -28,8 +28,8 @@ pub struct Joined {
     pub sync: sync::ParentEnd,
 }
 
-/// Starts `spec`'s command in the container whose PID 1 is `target`, in its cgroup `name`.
-pub fn exec(spec: &Spec, target: i32, name: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
+/// Starts `spec`'s command in the container whose PID 1 is `target`, in its cgroup at `group`.
+pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
     // Raw descriptors, close-on-exec: they live until the process execs or this one exits.
     let mut namespaces = List::<i32, 6>::new();
     for kind in KINDS {
@@ -47,7 +47,7 @@ pub fn exec(spec: &Spec, target: i32, name: &[u8], args: Args, env: Env, mask: S
         let fd = fs::open(theirs.as_cstr().context("path")?, O_RDONLY | O_CLOEXEC).context_on("cannot open the container's namespace", &theirs)?;
         let _ = namespaces.push(fd.into_raw());
     }
-    let tasks = entry_files(name);
+    let tasks = entry_files(group);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
     let (pid_read, pid_write) = fs::pipe2(O_CLOEXEC).context("pipe")?;
     let helper = process::fork().context("fork")?;
@@ -134,13 +134,13 @@ fn mirror(status: WaitStatus) -> i32 {
     status.shell_code()
 }
 
-/// The `O_WRONLY` control files by which a process enters the group `name` (v1 `tasks`, v2
-/// `cgroup.procs`), in every hierarchy where it exists.
-pub fn entry_files(name: &[u8]) -> List<i32, { crate::cgroup::MAX_HIERARCHIES }> {
+/// The `O_WRONLY` control files by which a process enters the group at `group` (v1 `tasks`,
+/// v2 `cgroup.procs`), in every hierarchy where it exists.
+pub fn entry_files(group: &[u8]) -> List<i32, { crate::cgroup::MAX_HIERARCHIES }> {
     let mut fds = List::new();
     for h in crate::cgroup::hierarchies().iter() {
         let mut path = h.path.clone();
-        path.push("/knocker/").bytes(name).push(if h.kind == crate::cgroup::Kind::V2 { "/cgroup.procs" } else { "/tasks" });
+        path.push("/").bytes(group).push(if h.kind == crate::cgroup::Kind::V2 { "/cgroup.procs" } else { "/tasks" });
         if let Ok(fd) = path.as_cstr().and_then(|p| fs::open(p, O_WRONLY | O_CLOEXEC)) {
             let _ = fds.push(fd.into_raw());
         }

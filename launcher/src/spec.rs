@@ -151,6 +151,9 @@ pub struct Spec {
     pub rlimits: List<crate::process_limits::Rlimit, { crate::process_limits::MAX_RLIMITS }>,
     pub oom_score_adj: Option<i32>,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
+    /// Where the container's group sits under each hierarchy's root (an OCI config's
+    /// cgroupsPath, without its leading '/'); None: `knocker/<name>`.
+    pub cgroup_path: Option<&'static [u8]>,
     /// Whether a launcher holds the cgroup's liveness lock (see cgroup/stale.rs); an OCI
     /// container's group lives as long as its state instead.
     pub locked: bool,
@@ -184,6 +187,7 @@ impl Spec {
             rlimits: List::new(),
             oom_score_adj: None,
             sysctls: List::new(),
+            cgroup_path: None,
             locked: true,
         }
     }

@@ -107,6 +107,9 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
             let value = bytes(arena, value, "linux.sysctl")?;
             s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
         }
+        if let Some(path) = linux.get("cgroupsPath") {
+            s.cgroup_path = Some(cgroup_path(bytes(arena, path, "linux.cgroupsPath")?, arena)?);
+        }
         // The default filter stands for any profile until config profiles are compiled.
         s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);
     }
@@ -184,6 +187,27 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
     }
 
     Ok((terminal, console_size))
+}
+
+/// `linux.cgroupsPath` as a path under each hierarchy's root: `/libpod_parent/libpod-ID`
+/// (cgroupfs style) as it is; systemd's `slice:prefix:name` as the directory systemd would
+/// make, `slice/prefix-name.scope` (knocker writes cgroupfs paths itself). `..` is refused.
+fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u8]> {
+    let mut t = linker::Text::<256>::new();
+    let mut fields = path.splitn(3, |&c| c == b':');
+    match (fields.next(), fields.next(), fields.next()) {
+        (Some(slice), Some(prefix), Some(name)) if !path.starts_with(b"/") => {
+            t.bytes(slice).push("/").bytes(prefix).push("-").bytes(name).push(".scope");
+        }
+        _ => {
+            t.bytes(path.strip_prefix(b"/").unwrap_or(path));
+        }
+    }
+    let g = t.as_bytes();
+    if t.overflowed() || g.is_empty() || g.split(|&c| c == b'/').any(|p| p == b".." || p == b".") {
+        return Err(bad("linux.cgroupsPath", "a path under the cgroup root, without . or .."));
+    }
+    arena.cstr(g).map(|c| c.to_bytes()).ok_or_else(|| Error::new("config.json is too large"))
 }
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
@@ -279,4 +303,18 @@ fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroups_paths_of_both_styles() {
+        let mut arena = Arena::new().unwrap();
+        assert_eq!(cgroup_path(b"/libpod_parent/libpod-abc", &mut arena).ok(), Some(&b"libpod_parent/libpod-abc"[..]));
+        assert_eq!(cgroup_path(b"machine.slice:libpod:abc", &mut arena).ok(), Some(&b"machine.slice/libpod-abc.scope"[..]));
+        assert!(cgroup_path(b"/a/../b", &mut arena).is_err());
+        assert!(cgroup_path(b"/", &mut arena).is_err());
+    }
 }

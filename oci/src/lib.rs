@@ -373,6 +373,10 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         annotations: { let mut t = Text::new(); t.bytes(cfg.annotations); t },
         caps: cfg.spec.caps,
         seccomp: cfg.spec.seccomp,
+        cgroup: match cfg.spec.cgroup_path {
+            Some(path) => { let mut g = launcher::cgroup::Group::new(); g.bytes(path); g }
+            None => launcher::cgroup::launcher_group(id),
+        },
     };
     if foreground {
         state::save(g.root, id, &saved)?;
@@ -496,7 +500,7 @@ fn kill(rest: Rest, g: &Global) -> Result<i32> {
     }
     if p.all {
         let mut pids = [0i32; 1024];
-        let n = launcher::cgroup::Cgroup::pids_of(id, &mut pids);
+        let n = launcher::cgroup::Cgroup::pids_of(saved.cgroup.as_bytes(), &mut pids);
         for &pid in &pids[..n] {
             let _ = process::kill(pid, sig);
         }
@@ -596,7 +600,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
         None => None,
     };
     let mask = supervise::block_signals()?;
-    let joined = launcher::join::exec(&spec, saved.pid, id, *args, env, mask, detach)?;
+    let joined = launcher::join::exec(&spec, saved.pid, saved.cgroup.as_bytes(), *args, env, mask, detach)?;
     if let (Some(sock), true) = (&console, terminal) {
         if let Some(master) = joined.sync.receive_terminal().context("cannot receive the terminal")? {
             if let Some((rows, cols)) = console_size {
@@ -625,7 +629,7 @@ fn pause(rest: Rest, g: &Global, freeze: bool) -> Result<i32> {
         let _ = verb;
         return Err(Error::new("the container is not in the right state for this:").on(now.name()).hint(if freeze { "only a running container pauses" } else { "only a paused container resumes" }));
     }
-    launcher::cgroup::Cgroup::freeze(id, freeze)?;
+    launcher::cgroup::Cgroup::freeze(saved.cgroup.as_bytes(), freeze)?;
     drop(held);
     Ok(0)
 }
@@ -637,9 +641,9 @@ fn ps(rest: Rest, g: &Global) -> Result<i32> {
         [id, ..] if state::valid_id(id) => *id,
         _ => return Err(usage("missing container ID", b"")),
     };
-    state::load(g.root, id)?;
+    let saved = state::load(g.root, id)?;
     let mut pids = [0i32; 1024];
-    let n = launcher::cgroup::Cgroup::pids_of(id, &mut pids);
+    let n = launcher::cgroup::Cgroup::pids_of(saved.cgroup.as_bytes(), &mut pids);
     let mut out = Text::<16384>::new();
     if p.json {
         out.push("[");
@@ -709,7 +713,7 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
         status => {
             let _ = process::kill(saved.pid, SIGKILL);
             if status == Status::Paused {
-                let _ = launcher::cgroup::Cgroup::freeze(id, false);
+                let _ = launcher::cgroup::Cgroup::freeze(saved.cgroup.as_bytes(), false);
             }
             for _ in 0..500 {
                 if !state::alive(saved.pid) {
@@ -719,7 +723,7 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
             }
         }
     }
-    launcher::cgroup::Cgroup::remove_named(id);
+    launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
     state::remove(g.root, id);
     unlock_and_forget(g.root, id, held);
     Ok(0)

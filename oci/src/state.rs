@@ -61,6 +61,8 @@ pub struct Saved {
     /// the container's capability set and whether it has the seccomp filter.
     pub caps: u64,
     pub seccomp: bool,
+    /// The container's group, relative to each hierarchy's root.
+    pub cgroup: launcher::cgroup::Group,
 }
 
 /// The start time (field 22 of /proc/PID/stat, in clock ticks since boot) of `pid`.
@@ -99,7 +101,9 @@ pub fn render(id: &[u8], status: Status, saved: &Saved, full: bool) -> Text<8192
     t.push(",\"annotations\":").bytes(saved.annotations.as_bytes());
     if full {
         t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time);
-        t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(if saved.seccomp { "true" } else { "false" }).push(",\"created\":");
+        t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(if saved.seccomp { "true" } else { "false" }).push(",\"cgroup\":");
+        json_string(&mut t, saved.cgroup.as_bytes());
+        t.push(",\"created\":");
         json_string(&mut t, saved.created.as_bytes());
         t.push("}");
     }
@@ -140,6 +144,7 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
         annotations: Text::new(),
         caps: ours.get("caps").and_then(|v| v.as_u64()).unwrap_or(0),
         seccomp: ours.get("seccomp").and_then(|v| v.as_bool()).unwrap_or(true),
+        cgroup: launcher::cgroup::launcher_group(id),
     };
     let mut tmp = [0u8; 1024];
     let mut text = |v: Option<Value>, t: &mut TextBuf| {
@@ -149,6 +154,10 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
     };
     text(top.get("bundle"), &mut saved.bundle);
     text(ours.get("created"), &mut saved.created);
+    if let Some(n) = ours.get("cgroup").and_then(|v| v.decode_str(&mut tmp)) {
+        saved.cgroup.clear();
+        saved.cgroup.bytes(&tmp[..n]);
+    }
     saved.annotations.bytes(top.get("annotations").map_or(&b"{}"[..], |a| a.src));
     Ok(saved)
 }
@@ -162,7 +171,7 @@ pub fn status(root: &[u8], id: &[u8], saved: &Saved) -> Status {
     let mut fifo = file(root, id, "exec.fifo");
     match fifo.as_cstr().map(fs::stat) {
         Ok(Ok(_)) => Status::Created,
-        _ if launcher::cgroup::Cgroup::is_frozen(id) => Status::Paused,
+        _ if launcher::cgroup::Cgroup::is_frozen(saved.cgroup.as_bytes()) => Status::Paused,
         _ => Status::Running,
     }
 }

@@ -405,3 +405,23 @@ fn pause_resume_and_ps() {
     assert_eq!(b.knocker(&["delete", "--force", "pz"]).code, 0, "a paused container is deleted too");
     assert!(!b.root.join("pz").exists());
 }
+
+#[test]
+fn the_group_is_where_cgroups_path_says() {
+    let _g = shared();
+    let b = Bundle::new("oci-cgpath", |c| {
+        args(c, "sleep 30");
+        c["linux"]["cgroupsPath"] = json!("/knocker-oci-test/cg1");
+        c["linux"]["resources"]["pids"] = json!({"limit": 42});
+    });
+    assert_eq!(b.knocker(&["create", "cg1"]).code, 0);
+    let pid = b.state("cg1")["pid"].as_i64().unwrap();
+    let procs = std::fs::read_to_string("/sys/fs/cgroup/pids/knocker-oci-test/cg1/cgroup.procs").unwrap();
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    assert_eq!(std::fs::read_to_string("/sys/fs/cgroup/pids/knocker-oci-test/cg1/pids.max").unwrap().trim(), "42");
+    assert_eq!(b.knocker(&["delete", "--force", "cg1"]).code, 0);
+    assert!(!std::path::Path::new("/sys/fs/cgroup/pids/knocker-oci-test/cg1").exists());
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        let _ = std::fs::remove_dir(h.path().join("knocker-oci-test"));
+    }
+}

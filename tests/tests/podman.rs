@@ -87,9 +87,12 @@ fn limits_user_read_only_and_init_from_podman() {
     // Limits are the container's cgroup's: seen from the host while it runs.
     let out = podman_run(&["-d", "--network", "none", "--memory", "64m", "--pids-limit", "50"], &["sleep", "1244"]);
     let id = out.stdout.trim().to_string();
-    let mem = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/knocker/{id}/memory.limit_in_bytes"));
-    let pids = std::fs::read_to_string(format!("/sys/fs/cgroup/pids/knocker/{id}/pids.max"));
-    podman(&["rm", "-f", &id]);
+    // The group is where podman's cgroupsPath says, so podman finds its statistics there.
+    let mem = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/libpod_parent/libpod-{id}/memory.limit_in_bytes"));
+    let pids = std::fs::read_to_string(format!("/sys/fs/cgroup/pids/libpod_parent/libpod-{id}/pids.max"));
+    let stats = podman(&["stats", "--no-stream", "--format", "{{.MemUsage}}", &id]);
+    podman(&["rm", "-f", "-t", "0", &id]);
+    assert!(stats.stdout.contains("/ 67.11MB"), "{stats:?}");
     assert_eq!(mem.unwrap().trim(), (64 << 20).to_string());
     assert_eq!(pids.unwrap().trim(), "50");
     let out = podman_run(&["--rm", "--network", "none", "--init"], &["sh", "-c", "tr '\\0' ' ' < /proc/1/cmdline"]);

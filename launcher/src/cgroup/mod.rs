@@ -156,13 +156,22 @@ impl Cgroup {
         let devices = spec.devices.as_slice();
         let v1_devices = all.iter().any(|h| h.has(DEVICES));
         let may_mount = spec.caps & (1 << CAP_SYS_ADMIN) != 0;
+        let group = match spec.cgroup_path {
+            Some(path) => {
+                let mut g = Group::new();
+                g.bytes(path);
+                g
+            }
+            None => launcher_group(name),
+        };
+        let group = group.as_bytes();
         for h in all.as_slice().iter().filter(|h| needed(h, &limits, may_mount)) {
             match h.kind {
-                Kind::V1(_) => v1::create(&mut cg, h, name, &limits, devices)?,
+                Kind::V1(_) => v1::create(&mut cg, h, group, &limits, devices)?,
                 // The unified tree of a hybrid host carries no limits; it holds device rules
                 // only when there is no v1 devices controller to do it.
-                Kind::V2 if all.len() > 1 => v2::create(&mut cg, h, name, &Limits::default(), (!v1_devices).then_some(devices))?,
-                Kind::V2 => v2::create(&mut cg, h, name, &limits, Some(devices))?,
+                Kind::V2 if all.len() > 1 => v2::create(&mut cg, h, group, &Limits::default(), (!v1_devices).then_some(devices))?,
+                Kind::V2 => v2::create(&mut cg, h, group, &limits, Some(devices))?,
             }
         }
         if !v1_devices && !all.iter().any(|h| h.kind == Kind::V2) {
@@ -246,18 +255,18 @@ impl Cgroup {
         self.dirs = Dirs::new();
     }
 
-    /// Kills everything in the group `knocker/<name>` and removes it in every hierarchy (OCI
-    /// `delete`). Returns how many processes were in it.
-    pub fn remove_named(name: &[u8]) -> usize {
-        stale::remove_quietly(&hierarchies(), name).unwrap_or(0)
+    /// Kills everything in the group at `group` (relative to each hierarchy's root) and
+    /// removes it in every hierarchy (OCI `delete`). Returns how many processes were in it.
+    pub fn remove_group(group: &[u8]) -> usize {
+        stale::remove_quietly(&hierarchies(), group).unwrap_or(0)
     }
 
-    /// Freezes (or thaws) every process of the group `knocker/<name>`: the v1 freezer, or
+    /// Freezes (or thaws) every process of the group at `group`: the v1 freezer, or
     /// `cgroup.freeze` on cgroup v2; returns once the kernel reports it done.
-    pub fn freeze(name: &[u8], frozen: bool) -> Result<()> {
+    pub fn freeze(group: &[u8], frozen: bool) -> Result<()> {
         for h in hierarchies().iter() {
             let mut dir = h.path.clone();
-            dir.push("/knocker/").bytes(name);
+            dir.push("/").bytes(group);
             if !dir.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
                 continue;
             }
@@ -278,11 +287,11 @@ impl Cgroup {
         Err(Error::new("no freezer for this container's cgroup (v1 freezer or cgroup v2)"))
     }
 
-    /// Whether the group `knocker/<name>` is frozen.
-    pub fn is_frozen(name: &[u8]) -> bool {
+    /// Whether the group at `group` is frozen.
+    pub fn is_frozen(group: &[u8]) -> bool {
         hierarchies().iter().any(|h| {
             let mut dir = h.path.clone();
-            dir.push("/knocker/").bytes(name);
+            dir.push("/").bytes(group);
             if h.has(FREEZER) {
                 let mut state = dir.clone();
                 state.push("/freezer.state");
@@ -294,12 +303,12 @@ impl Cgroup {
         })
     }
 
-    /// The pids in the group `knocker/<name>` (first hierarchy that has it), up to `out`'s size.
-    pub fn pids_of(name: &[u8], out: &mut [i32]) -> usize {
+    /// The pids in the group at `group` (first hierarchy that has it), up to `out`'s size.
+    pub fn pids_of(group: &[u8], out: &mut [i32]) -> usize {
         let mut n = 0;
         for h in hierarchies().iter() {
             let mut path = h.path.clone();
-            path.push("/knocker/").bytes(name);
+            path.push("/").bytes(group);
             if path.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
                 files::for_each_listed(&path, |pid| {
                     if n < out.len() {
@@ -384,31 +393,48 @@ fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
     Ok(out)
 }
 
-/// `knocker/<name>` under the hierarchy `root`, creating `knocker` on the way. A directory of
-/// that name left from before (a launcher that died; this name's lock is ours now) is swept
-/// first.
-fn make_dir(root: &Dir, name: &[u8]) -> Result<Path> {
-    let mut parent = root.path.clone();
-    parent.push("/knocker");
-    let p = parent.as_cstr().context("cgroup path too long:")?;
-    match fs::mkdir(p, 0o755) {
-        Ok(()) => v1::prepare_parent(root, &parent)?,
-        Err(linker::Errno::EEXIST) => {}
-        Err(e) => return Err(Error::sys("cannot create cgroup", e).on(&parent)),
-    }
-    let mut dir = parent.clone();
-    dir.push("/").bytes(name);
-    let d = dir.as_cstr().context("cgroup path too long:")?;
-    match fs::mkdir(d, 0o755) {
-        Ok(()) => Ok(dir),
-        Err(linker::Errno::EEXIST) => {
-            stale::remove_leftover(root, name);
-            let d = dir.as_cstr().context("cgroup path too long:")?;
-            fs::mkdir(d, 0o755).context_on("cannot create cgroup", &dir)?;
-            Ok(dir)
+/// The group (`knocker/<name>`, or an OCI config's cgroupsPath) under the hierarchy `root`,
+/// creating the directories on the way. A group of that path left from before (a launcher
+/// that died; this name's lock is ours now; a failed OCI create) is swept first.
+fn make_dir(root: &Dir, group: &[u8]) -> Result<Path> {
+    let parts = group.split(|&c| c == b'/').filter(|p| !p.is_empty());
+    let count = parts.clone().count();
+    let mut dir = root.path.clone();
+    for (i, part) in parts.enumerate() {
+        let parent = dir.clone();
+        dir.push("/").bytes(part);
+        let d = dir.as_cstr().context("cgroup path too long:")?;
+        match fs::mkdir(d, 0o755) {
+            Ok(()) if i + 1 < count => v1::prepare_parent(root, &parent, &dir)?,
+            Ok(()) => {}
+            Err(linker::Errno::EEXIST) if i + 1 < count => {}
+            Err(linker::Errno::EEXIST) => {
+                stale::remove_leftover(root, group);
+                let d = dir.as_cstr().context("cgroup path too long:")?;
+                fs::mkdir(d, 0o755).context_on("cannot create cgroup", &dir)?;
+            }
+            Err(e) => return Err(Error::sys("cannot create cgroup", e).on(&dir)),
         }
-        Err(e) => Err(Error::sys("cannot create cgroup", e).on(&dir)),
     }
+    Ok(dir)
+}
+
+/// The parent of a cgroup directory's path.
+fn parent_of(dir: &Path) -> Path {
+    let bytes = dir.as_bytes();
+    let mut p = Path::new();
+    p.bytes(&bytes[..bytes.iter().rposition(|&c| c == b'/').unwrap_or(0)]);
+    p
+}
+
+/// Where a container's group sits in every hierarchy, relative to its root.
+pub type Group = Text<256>;
+
+/// The launcher's groups: `knocker/<name>`.
+pub fn launcher_group(name: &[u8]) -> Group {
+    let mut g = Group::new();
+    g.push("knocker/").bytes(name);
+    g
 }
 
 /// Writes `value` to `dir/file`, naming the file in the error.

@@ -85,19 +85,19 @@ pub fn sweep(all: &Dirs, own: &[u8]) {
             // Taking the lock proves its launcher is gone; holding it keeps a new launcher
             // of the same name out until the groups are removed. Dropping it unlinks it.
             if let Ok(Some(_lock)) = Lock::try_take(name) {
-                remove(all, name);
+                remove(all, super::launcher_group(name).as_bytes());
             }
         }
     }
 }
 
-/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists, without a
-/// word: how many processes were in it, or None when there was no such group.
-pub fn remove_quietly(all: &Dirs, name: &[u8]) -> Option<usize> {
+/// Kills and removes the group at `group` in every hierarchy of `all` where it exists,
+/// without a word: how many processes were in it, or None when there was no such group.
+pub fn remove_quietly(all: &Dirs, group: &[u8]) -> Option<usize> {
     let mut found = Dirs::new();
     for h in all.iter() {
         let mut path = h.path.clone();
-        path.push("/knocker/").bytes(name);
+        path.push("/").bytes(group);
         if path.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
             let _ = found.push(Dir { path, kind: h.kind });
         }
@@ -110,21 +110,22 @@ pub fn remove_quietly(all: &Dirs, name: &[u8]) -> Option<usize> {
     Some(killed)
 }
 
-/// Kills and removes `knocker/<name>` in every hierarchy of `all` where it exists, and says so.
-fn remove(all: &Dirs, name: &[u8]) {
-    let Some(killed) = remove_quietly(all, name) else { return };
-    let mut line = Text::<256>::new();
-    line.push("launcher: removed the cgroup knocker/").bytes(name).push(" of a container whose launcher died");
+/// Kills and removes the group at `group` in every hierarchy of `all` where it exists, and says so.
+fn remove(all: &Dirs, group: &[u8]) {
+    let Some(killed) = remove_quietly(all, group) else { return };
+    let mut line = Text::<512>::new();
+    line.push("launcher: removed the cgroup ").bytes(group).push(" of a container whose launcher died");
     if killed > 0 {
         line.push(" (killed ").push(killed).push(if killed == 1 { " process)" } else { " processes)" });
     }
     say!(2; line);
 }
 
-/// A group of this launcher's own name that already exists in the hierarchy `root`: left by
-/// a launcher of the same name (or pid) that died. Swept like any stale group.
-pub fn remove_leftover(root: &Dir, name: &[u8]) {
+/// A group of this container's own path that already exists in the hierarchy `root`: left by
+/// a launcher of the same name (or pid) that died, or a failed OCI create. Swept like any
+/// stale group.
+pub fn remove_leftover(root: &Dir, group: &[u8]) {
     let mut one = Dirs::new();
     let _ = one.push(*root);
-    remove(&one, name);
+    remove(&one, group);
 }

@@ -8,8 +8,8 @@ use crate::spec::{CPU_PERIOD_US, Device, Limits};
 use linker::Text;
 use linker::sys::fs;
 
-pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[Device]) -> Result<()> {
-    let dir = make_dir(h, name)?;
+pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: &[Device]) -> Result<()> {
+    let dir = make_dir(h, group)?;
     cg.add(dir.clone(), h.kind);
     let mut tasks = dir.clone();
     tasks.push("/tasks");
@@ -19,9 +19,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[De
     }
     let mut value = Text::<32>::new();
     if h.has(CPUSET) {
-        let mut parent = h.path.clone();
-        parent.push("/knocker");
-        inherit_cpuset(&parent, &dir)?;
+        inherit_cpuset(&super::parent_of(&dir), &dir)?;
     }
     if let (true, Some(bytes)) = (h.has(MEMORY), limits.memory) {
         value.push(bytes);
@@ -59,13 +57,13 @@ pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: &[De
     Ok(())
 }
 
-/// Called once when `knocker/` is first made in a hierarchy: a cpuset group takes no process
-/// until it has CPUs and memory nodes, so give `knocker/` its parent's.
-pub fn prepare_parent(root: &Dir, parent: &Path) -> Result<()> {
+/// Called when a directory on the way to a group (`knocker/`) is first made: a cpuset group
+/// takes no process until it has CPUs and memory nodes, so give it its parent's.
+pub fn prepare_parent(root: &Dir, parent: &Path, dir: &Path) -> Result<()> {
     if !root.has(CPUSET) {
         return Ok(());
     }
-    inherit_cpuset(&root.path, parent)
+    inherit_cpuset(parent, dir)
 }
 
 /// Copies `cpuset.cpus` and `cpuset.mems` from `from` into `to` where `to`'s are empty.

@@ -12,24 +12,30 @@ use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
 use linker::Fd;
 
 /// `devs`: the container's device rules go on this directory (None: another hierarchy has them).
-pub fn create(cg: &mut Cgroup, h: &Dir, name: &[u8], limits: &Limits, devs: Option<&[Device]>) -> Result<()> {
+pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Option<&[Device]>) -> Result<()> {
     let wanted = [
         (limits.memory.is_some(), "memory"),
         (limits.pids.is_some(), "pids"),
         (limits.cpu_quota_us.is_some(), "cpu"),
     ];
-    let mut parent = h.path.clone();
-    parent.push("/knocker");
-    for (needed, controller) in wanted {
-        if needed {
-            enable(&h.path, controller)?;
-            if let Ok(p) = parent.as_cstr() {
+    // Each controller is enabled in the root and in every directory on the way to the group.
+    let mut at = h.path.clone();
+    let parts = group.split(|&c| c == b'/').filter(|p| !p.is_empty());
+    let ancestors = parts.clone().count().saturating_sub(1);
+    for (i, part) in core::iter::once(&b""[..]).chain(parts.take(ancestors)).enumerate() {
+        if i > 0 {
+            at.push("/").bytes(part);
+            if let Ok(p) = at.as_cstr() {
                 let _ = fs::mkdir(p, 0o755);
             }
-            enable(&parent, controller)?;
+        }
+        for (needed, controller) in wanted {
+            if needed {
+                enable(&at, controller)?;
+            }
         }
     }
-    let dir = make_dir(h, name)?;
+    let dir = make_dir(h, group)?;
     cg.add(dir.clone(), Kind::V2);
     let mut value = Text::<48>::new();
     if let Some(bytes) = limits.memory {
