@@ -133,4 +133,29 @@ expect orphan_gone 0 "$(grep -l '^/probe' /proc/[0-9]*/cmdline 2>/dev/null | wc 
 expect orphan_cgroup_gone "" "$(ls -d /sys/fs/cgroup/knocker/orphan 2>/dev/null)"
 expect no_cgroup_left_at_the_end "" "$(no_cgroups_left)"
 
+# --- knocker, the OCI runtime, on cgroup v2 --------------------------------------------------------
+mkdir -p /tmp/bundle && cd /tmp/bundle && knocker spec
+sed -i -e 's/"terminal": true/"terminal": false/' -e "s|\"path\": \"rootfs\"|\"path\": \"$R\"|" \
+    -e 's/^\([[:space:]]*\)"sh"$/\1"sh", "-c", "echo in-knocker; sleep 2"/' \
+    -e 's/"resources": {/"resources": { "memory": {"limit": 33554432}, "pids": {"limit": 40},/' config.json
+knocker create oci1 > /tmp/oci1.out 2>&1
+expect oci_created created "$(knocker state oci1 | sed 's/.*"status":"\([a-z]*\)".*/\1/')"
+expect oci_memory_max 33554432 "$(cat /sys/fs/cgroup/knocker/oci1/memory.max 2>/dev/null)"
+expect oci_pids_max 40 "$(cat /sys/fs/cgroup/knocker/oci1/pids.max 2>/dev/null)"
+knocker start oci1
+sleep 0.5
+expect oci_running running "$(knocker state oci1 | sed 's/.*"status":"\([a-z]*\)".*/\1/')"
+expect oci_exec 'in exec' "$(knocker exec oci1 sh -c 'echo in exec')"
+knocker pause oci1
+expect oci_paused_v2 1 "$(grep frozen /sys/fs/cgroup/knocker/oci1/cgroup.events | cut -d' ' -f2)"
+knocker resume oci1
+knocker kill oci1 KILL
+sleep 0.5
+expect oci_stopped stopped "$(knocker state oci1 | sed 's/.*"status":"\([a-z]*\)".*/\1/')"
+knocker delete oci1
+expect oci_deleted "" "$(ls -d /sys/fs/cgroup/knocker/oci1 2>/dev/null)"
+contains oci_output in-knocker "$(cat /tmp/oci1.out)"
+expect oci_run_exit 3 "$(sed -i 's/sleep 2/exit 3/' config.json; knocker run oci2 >/dev/null 2>&1; echo $?)"
+cd /
+
 echo "KNOCKER-TEST END $PASSED $FAILED"

@@ -74,6 +74,7 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
     c.char_device("dev/console", 0o600, 5, 1);
     c.hardlinked(&["init", "usr/libexec/knocker/init"], 0o755, &init);
     c.file("usr/bin/launcher", 0o755, &launcher);
+    c.file("usr/bin/knocker", 0o755, &read(&built.knocker())?);
     c.file("etc/hostname", 0o644, format!("{HOSTNAME}\n").as_bytes());
     c.file("etc/rc", 0o755, RC.as_bytes());
     c.file("etc/passwd", 0o644, b"root:x:0:0:root:/root:/bin/sh\n");
