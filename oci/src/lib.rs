@@ -119,8 +119,13 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         match name {
             b"--root" => g.root = value(&mut i)?,
             b"--log" => {
-                value(&mut i)?;
-                g.log = if inline.is_some() { None } else { args.get(i) };
+                g.log = match inline {
+                    Some(_) => args.get(i).map(|c| after_name(c, name.len())),
+                    None => {
+                        value(&mut i)?;
+                        args.get(i)
+                    }
+                };
             }
             b"--log-format" => g.json_log = match value(&mut i)? {
                 b"json" => true,
@@ -183,6 +188,20 @@ fn split_option(a: &'static [u8]) -> (&'static [u8], Option<&'static [u8]>) {
     }
 }
 
+/// The value part of `--name=value`, still NUL-terminated.
+fn after_name(arg: &'static core::ffi::CStr, name_len: usize) -> &'static core::ffi::CStr {
+    core::ffi::CStr::from_bytes_with_nul(&arg.to_bytes_with_nul()[name_len + 1..]).unwrap_or(c"")
+}
+
+/// An option's value: after `=`, or the next word (then `next` moves past it).
+fn option_value(args: &Args, next: &mut usize, name: &'static [u8], inline: Option<&'static [u8]>) -> Result<&'static [u8]> {
+    if let Some(v) = inline {
+        return Ok(v);
+    }
+    *next += 1;
+    args.bytes(*next - 1).ok_or_else(|| usage("option needs a value:", name))
+}
+
 /// A command's own options and operands.
 struct Rest<'a> {
     args: &'a Args,
@@ -215,19 +234,18 @@ impl Rest<'_> {
                 continue;
             }
             let (name, inline) = split_option(a);
-            let mut value = || -> Result<&'static [u8]> {
-                if let Some(v) = inline {
-                    return Ok(v);
-                }
-                i += 1;
-                self.args.bytes(i - 1).ok_or_else(|| usage("option needs a value:", name))
-            };
+            let mut value = || option_value(self.args, &mut i, name, inline);
             match name {
                 b"--" => options_done = true,
                 b"-b" | b"--bundle" => p.bundle = Some(value()?),
                 b"--pid-file" => {
-                    value()?;
-                    p.pid_file = if inline.is_some() { None } else { self.args.get(i - 1) };
+                    p.pid_file = match inline {
+                        Some(_) => self.args.get(i - 1).map(|c| after_name(c, name.len())),
+                        None => {
+                            value()?;
+                            self.args.get(i - 1)
+                        }
+                    };
                 }
                 b"-d" | b"--detach" => p.detach = true,
                 b"-f" | b"--force" if inline.is_none() => p.force = true,
@@ -532,13 +550,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
             break;
         }
         let (name, inline) = split_option(a);
-        let mut value = || -> Result<&'static [u8]> {
-            if let Some(v) = inline {
-                return Ok(v);
-            }
-            i += 1;
-            args.bytes(i - 1).ok_or_else(|| usage("option needs a value:", name))
-        };
+        let mut value = || option_value(args, &mut i, name, inline);
         match name {
             b"-p" | b"--process" => process_file = Some(value()?),
             b"-d" | b"--detach" => detach = true,

@@ -146,7 +146,9 @@ fn kill_and_delete_of_created_and_running_containers() {
     assert_eq!(b.knocker(&["kill", "k2"]).code, 1, "killing a stopped container");
     assert_eq!(b.knocker(&["delete", "k2"]).code, 0);
 
-    assert_eq!(b.knocker(&["run", "-d", "k3"]).code, 0);
+    let pid_file = b.path().join("k3.pid");
+    assert_eq!(b.knocker(&["run", "-d", &format!("--pid-file={}", pid_file.display()), "k3"]).code, 0);
+    assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), b.state("k3")["pid"].to_string(), "--pid-file=F");
     let out = b.knocker(&["delete", "--force", "k3"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
@@ -201,8 +203,7 @@ fn errors_go_to_the_log_as_runcs_json_lines() {
     let out = run(Command::new(bin("knocker"))
         .args(["--root"])
         .arg(&b.root)
-        .arg("--log")
-        .arg(&log)
+        .arg(format!("--log={}", log.display()))
         .args(["--log-format", "json", "state", "missing"]));
     assert_eq!(out.code, 1);
     let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
