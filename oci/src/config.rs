@@ -279,7 +279,7 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
 }
 
 /// `linux.resources`: memory, pids and CPU quota, as the launcher's limits.
-fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
+pub fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
     if let Some(limit) = r.get("memory").and_then(|m| m.get("limit")) {
         match limit.as_i64() {
             Some(n) if n > 0 => s.limits.memory = Some(n as u64),

@@ -43,6 +43,8 @@ Commands:
   exec [OPTIONS] ID [COMMAND...]                run a new process in the running container
   pause ID, resume ID                           freeze and thaw the container (cgroup freezer)
   ps [--format table|json] ID                   the container's processes
+  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ID
+                                                new limits for a running container
   list [--format table|json] [--quiet]          list the containers
   spec [--bundle DIR]                           write a default config.json (root: rootfs)
   features                                      print what this runtime supports, as JSON
@@ -173,7 +175,8 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         b"pause" => pause(rest, g, true),
         b"resume" => pause(rest, g, false),
         b"ps" => ps(rest, g),
-        b"update" | b"events" | b"checkpoint" | b"restore" => {
+        b"update" => update(rest, g),
+        b"events" | b"checkpoint" | b"restore" => {
             Err(Error::new("command not supported yet:").on(verb))
         }
         _ => Err(usage("unknown command", verb)),
@@ -627,6 +630,64 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     }
     let code = joined.wait();
     Ok(if detach { 0 } else { code })
+}
+
+/// `update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] [--cpu-period N] ID`:
+/// new limits for a running container's cgroup (the resources JSON is a config's
+/// `linux.resources`, as containerd's CRI sends it).
+fn update(rest: Rest, g: &Global) -> Result<i32> {
+    let args = rest.args;
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let mut spec = launcher::spec::Spec::new(c"/");
+    let (mut quota, mut period) = (None, None);
+    let mut i = rest.at;
+    let mut id = None;
+    let number = |v: &'static [u8], what: &'static str| linker::text::decimal_value(v).ok_or_else(|| usage(what, v));
+    while let Some(a) = args.bytes(i) {
+        i += 1;
+        if !a.starts_with(b"-") {
+            id = Some(a);
+            continue;
+        }
+        let (name, inline) = split_option(a);
+        let value = option_value(args, &mut i, name, inline)?;
+        match name {
+            b"-r" | b"--resources" => {
+                let doc: &'static [u8] = if value == b"-" {
+                    let buf = arena.bytes(1 << 20, 1).ok_or_else(|| Error::new("cannot map memory"))?;
+                    let n = fs::read_all(0, buf).context("cannot read the resources from stdin")?;
+                    &buf[..n]
+                } else {
+                    let mut p = state::Path::new();
+                    p.bytes(value);
+                    let fd = fs::open(p.as_cstr().context("path too long")?, O_RDONLY).context_on("cannot open", &p)?;
+                    let buf = arena.bytes(1 << 20, 1).ok_or_else(|| Error::new("cannot map memory"))?;
+                    let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &p)?;
+                    &buf[..n]
+                };
+                let top = json::parse(doc).map_err(|e| Error::new("--resources is not valid JSON:").hint(e.what))?;
+                config::resources(&mut spec, top)?;
+            }
+            b"--memory" => spec.limits.memory = Some(number(value, "bad --memory (bytes):")?),
+            b"--pids-limit" => spec.limits.pids = Some(number(value, "bad --pids-limit:")?),
+            b"--cpu-quota" => quota = Some(number(value, "bad --cpu-quota (µs):")?),
+            b"--cpu-period" => period = Some(number(value, "bad --cpu-period (µs):")?),
+            _ => return Err(usage("unknown option", a)),
+        }
+    }
+    if let Some(q) = quota {
+        let p = period.unwrap_or(launcher::spec::CPU_PERIOD_US).max(1);
+        spec.limits.cpu_quota_us = Some(q.saturating_mul(launcher::spec::CPU_PERIOD_US) / p);
+    }
+    let id = id.filter(|id| state::valid_id(id)).ok_or_else(|| usage("missing container ID", b""))?;
+    let held = lock(g.root, id)?;
+    let saved = state::load(g.root, id)?;
+    if state::status(g.root, id, &saved) == Status::Stopped {
+        return Err(Error::new("the container is not running:").on(id));
+    }
+    launcher::cgroup::Cgroup::update(saved.cgroup.as_bytes(), &spec.limits)?;
+    drop(held);
+    Ok(0)
 }
 
 /// `pause ID` / `resume ID`: the container's cgroup freezer.

@@ -426,3 +426,25 @@ fn the_group_is_where_cgroups_path_says() {
         let _ = std::fs::remove_dir(h.path().join("knocker-oci-test"));
     }
 }
+
+#[test]
+fn update_changes_the_limits_of_a_running_container() {
+    let _g = shared();
+    let b = Bundle::new("oci-update", |c| {
+        args(c, "sleep 30");
+        c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
+    });
+    assert_eq!(b.knocker(&["run", "-d", "up1"]).code, 0);
+    let file = |controller: &str, name: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}/knocker/up1/{name}")).unwrap().trim().to_string();
+    assert_eq!(file("memory", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    let resources = b.path().join("resources.json");
+    std::fs::write(&resources, r#"{"memory": {"limit": 33554432}, "pids": {"limit": 77}}"#).unwrap();
+    let out = b.knocker(&["update", "--resources", resources.to_str().unwrap(), "up1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(file("memory", "memory.limit_in_bytes"), "33554432");
+    assert_eq!(file("pids", "pids.max"), "77");
+    assert_eq!(b.knocker(&["update", "--pids-limit", "99", "up1"]).code, 0);
+    assert_eq!(file("pids", "pids.max"), "99");
+    assert_eq!(b.knocker(&["delete", "-f", "up1"]).code, 0);
+    assert_eq!(b.knocker(&["update", "--pids-limit", "5", "up1"]).code, 1, "no such container any more");
+}

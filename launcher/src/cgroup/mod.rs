@@ -303,6 +303,50 @@ impl Cgroup {
         })
     }
 
+    /// Changes the limits of the running group at `group` (OCI `update`): each limit set in
+    /// `limits` is written where its controller is; the others stay as they are.
+    pub fn update(group: &[u8], limits: &Limits) -> Result<()> {
+        let all = hierarchies();
+        let unified_only = all_v2(&all);
+        let mut value = Text::<48>::new();
+        for h in all.iter() {
+            let mut dir = h.path.clone();
+            dir.push("/").bytes(group);
+            if !dir.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
+                continue;
+            }
+            let (memory, pids, cpu) = match h.kind {
+                Kind::V2 if unified_only => (Some("/memory.max"), Some("/pids.max"), true),
+                Kind::V2 => (None, None, false),
+                Kind::V1(_) => (h.has(MEMORY).then_some("/memory.limit_in_bytes"), h.has(PIDS).then_some("/pids.max"), h.has(CPU)),
+            };
+            if let (Some(file), Some(bytes)) = (memory, limits.memory) {
+                value.clear();
+                value.push(bytes);
+                write(&dir, file, value.as_bytes())?;
+            }
+            if let (Some(file), Some(n)) = (pids, limits.pids) {
+                value.clear();
+                value.push(n);
+                write(&dir, file, value.as_bytes())?;
+            }
+            if let (true, Some(quota)) = (cpu, limits.cpu_quota_us) {
+                value.clear();
+                if h.kind == Kind::V2 {
+                    value.push(quota).push(" ").push(crate::spec::CPU_PERIOD_US);
+                    write(&dir, "/cpu.max", value.as_bytes())?;
+                } else {
+                    value.push(crate::spec::CPU_PERIOD_US);
+                    write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
+                    value.clear();
+                    value.push(quota);
+                    write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The pids in the group at `group` (first hierarchy that has it), up to `out`'s size.
     pub fn pids_of(group: &[u8], out: &mut [i32]) -> usize {
         let mut n = 0;
