@@ -17,6 +17,8 @@ pub struct Config {
     pub console_size: Option<(u16, u16)>,
     /// The raw `annotations` object (or `{}`), for the state.
     pub annotations: &'static [u8],
+    /// The `hooks` object, if any.
+    pub hooks: Option<Value<'static>>,
 }
 
 fn bad(field: &'static str, what: &'static str) -> Error {
@@ -24,7 +26,7 @@ fn bad(field: &'static str, what: &'static str) -> Error {
 }
 
 /// A decoded string, NUL-terminated, in the arena.
-fn string(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static CStr> {
+pub(crate) fn string(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static CStr> {
     let raw = v.raw_str().ok_or_else(|| bad(field, "expected a string"))?;
     let buf = arena.bytes(raw.len() + 1, 1).ok_or_else(|| Error::new("config.json is too large"))?;
     let n = v.decode_str(buf).ok_or_else(|| bad(field, "a string with a NUL or a bad escape"))?;
@@ -115,7 +117,9 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     }
 
     let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
-    Ok(Config { spec: s, terminal, console_size, annotations })
+    let hooks = top.get("hooks").filter(|h| h.kind() == Kind::Object);
+    crate::hooks::check(hooks)?;
+    Ok(Config { spec: s, terminal, console_size, annotations, hooks })
 }
 
 /// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it

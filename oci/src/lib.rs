@@ -11,6 +11,7 @@
 
 pub mod arena;
 pub mod config;
+pub mod hooks;
 pub mod json;
 pub mod state;
 
@@ -404,7 +405,15 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         if let Some(f) = p.pid_file {
             write_pid_file(f, pid)?;
         }
+        let rendered = state::render(id, Status::Running, &saved, false);
+        for kind in ["prestart", "createRuntime", "poststart"] {
+            hooks::run(cfg.hooks, kind, rendered.as_bytes(), &mut arena)?;
+        }
         let code = running.run_to_end(&cfg.spec);
+        let stopped = state::render(id, Status::Stopped, &saved, false);
+        if let Err(e) = hooks::run(cfg.hooks, "poststop", stopped.as_bytes(), &mut arena) {
+            e.report();
+        }
         let held = lock(g.root, id)?;
         drop(cleanup);
         unlock_and_forget(g.root, id, held);
@@ -423,6 +432,15 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     running.detach()?;
     drop(fifo);
     state::save(g.root, id, &saved)?;
+    let rendered = state::render(id, Status::Created, &saved, false);
+    for kind in ["prestart", "createRuntime"] {
+        if let Err(e) = hooks::run(cfg.hooks, kind, rendered.as_bytes(), &mut arena) {
+            // The container must not stay half-made: it goes, with its group.
+            let _ = process::kill(pid, SIGKILL);
+            launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
+            return Err(e);
+        }
+    }
     if let Some(f) = p.pid_file {
         write_pid_file(f, pid)?;
     }
@@ -490,6 +508,10 @@ fn start_id(root: &'static [u8], id: &'static [u8]) -> Result<i32> {
     fs::write_all(fd.raw(), b"0").context_on("cannot write", &path)?;
     let _ = fs::unlinkat(fs::AT_FDCWD, path.as_cstr().context("path too long")?, 0);
     drop(held);
+    // runtime-spec: a failing poststart hook is a warning; the container runs on.
+    if let Err(e) = bundle_hooks(&saved, "poststart", Status::Running, id) {
+        e.report();
+    }
     Ok(0)
 }
 
@@ -690,6 +712,16 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
     Ok(0)
 }
 
+/// Runs the hooks of `kind` from the bundle's config.json, with the state as `status`.
+fn bundle_hooks(saved: &Saved, kind: &'static str, status: Status, id: &[u8]) -> Result<()> {
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let bundle = arena.cstr(saved.bundle.as_bytes()).ok_or_else(|| Error::new("bundle path too long"))?.to_bytes();
+    let Ok(doc) = read_config(bundle, &mut arena) else { return Ok(()) };
+    let Ok(top) = json::parse(doc) else { return Ok(()) };
+    let rendered = state::render(id, status, saved, false);
+    hooks::run(top.get("hooks"), kind, rendered.as_bytes(), &mut arena)
+}
+
 /// `pause ID` / `resume ID`: the container's cgroup freezer.
 fn pause(rest: Rest, g: &Global, freeze: bool) -> Result<i32> {
     let p = rest.parse()?;
@@ -797,6 +829,9 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
         }
     }
     launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
+    if let Err(e) = bundle_hooks(&saved, "poststop", Status::Stopped, id) {
+        e.report();
+    }
     state::remove(g.root, id);
     unlock_and_forget(g.root, id, held);
     Ok(0)

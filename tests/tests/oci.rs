@@ -448,3 +448,47 @@ fn update_changes_the_limits_of_a_running_container() {
     assert_eq!(b.knocker(&["delete", "-f", "up1"]).code, 0);
     assert_eq!(b.knocker(&["update", "--pids-limit", "5", "up1"]).code, 1, "no such container any more");
 }
+
+#[test]
+fn hooks_get_the_state_on_stdin_at_their_points() {
+    let _g = shared();
+    let dir = Scratch::new("oci-hooks-out");
+    let out = dir.path().to_str().unwrap().to_string();
+    let hook = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/{kind}")]});
+    let b = Bundle::new("oci-hooks", |c| {
+        args(c, "sleep 30");
+        c["hooks"] = json!({"createRuntime": [hook("createRuntime")], "poststart": [hook("poststart")], "poststop": [hook("poststop")]});
+    });
+    assert_eq!(b.knocker(&["create", "h1"]).code, 0);
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("createRuntime")).unwrap()).unwrap();
+    assert_eq!((seen["id"].as_str(), seen["status"].as_str()), (Some("h1"), Some("created")));
+    assert_eq!(seen["pid"], b.state("h1")["pid"]);
+    assert!(!dir.path().join("poststart").exists());
+    assert_eq!(b.knocker(&["start", "h1"]).code, 0);
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("poststart")).unwrap()).unwrap();
+    assert_eq!(seen["status"], "running");
+    assert_eq!(b.knocker(&["delete", "--force", "h1"]).code, 0);
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("poststop")).unwrap()).unwrap();
+    assert_eq!(seen["status"], "stopped");
+
+    // A failing createRuntime hook fails the create and leaves nothing; a slow one is cut at
+    // its timeout; hooks inside the container's namespaces are refused.
+    let config = b.path().join("config.json");
+    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]});
+    std::fs::write(&config, c.to_string()).unwrap();
+    let out = b.knocker(&["create", "h2"]);
+    assert!(out.code == 1 && out.stderr.contains("a hook failed: /bin/false"), "{out:?}");
+    assert!(!b.root.join("h2").exists());
+    c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}]});
+    std::fs::write(&config, c.to_string()).unwrap();
+    let start = std::time::Instant::now();
+    let out = b.knocker(&["create", "h3"]);
+    assert!(out.code == 1 && out.stderr.contains("a hook timed out: /bin/sleep"), "{out:?}");
+    assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
+    c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
+    std::fs::write(&config, c.to_string()).unwrap();
+    let out = b.knocker(&["create", "h4"]);
+    assert!(out.code == 1 && out.stderr.contains("not supported yet: startContainer"), "{out:?}");
+    assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
+}

@@ -1,0 +1,80 @@
+//! OCI hooks: programs the engine wants run at points of the container's life, each given
+//! the state JSON on stdin and killed when its `timeout` (seconds) passes. The ones knocker
+//! runs are the host-side ones: `createRuntime` (and the deprecated `prestart`) once the
+//! container is set up, `poststart` after `start`, `poststop` at `delete`. The
+//! `createContainer` and `startContainer` hooks run inside the container's namespaces; a
+//! config that has them is refused, not run wrongly.
+//!
+//! `start` and `delete` read the hooks again from the bundle's config.json (its path is in the
+//! state), as the config is the engine's and does not change.
+
+use crate::arena::Arena;
+use crate::json::{Kind, Value};
+use launcher::error::{Context, Error, Result};
+use linker::sys::fs::{self, O_CLOEXEC};
+use linker::sys::process::{self, WNOHANG};
+use linker::sys::{signal, time};
+
+/// Runs every hook of `kind` (`createRuntime`, `poststart`, …) in `hooks` (the config's
+/// `hooks` object), in order, with `state` on stdin. The first failure is the error.
+pub fn run(hooks: Option<Value<'static>>, kind: &'static str, state: &[u8], arena: &mut Arena) -> Result<()> {
+    let Some(list) = hooks.and_then(|h| h.get(kind)) else { return Ok(()) };
+    for hook in list.items() {
+        let path = crate::config::string(arena, hook.get("path").ok_or_else(|| Error::new("config.json: a hook has no path"))?, "hooks[].path")?;
+        let strings = |field: &'static str, arena: &mut Arena| -> Result<&'static [*const core::ffi::c_char]> {
+            let items = hook.get(field).filter(|v| v.kind() == Kind::Array);
+            let count = items.map_or(0, |v| v.items().count());
+            let ptrs = arena.pointers(count + 1).ok_or_else(|| Error::new("config.json is too large"))?;
+            for (i, v) in items.into_iter().flat_map(|v| v.items()).enumerate() {
+                ptrs[i] = crate::config::string(arena, v, "hooks[]")?.as_ptr();
+            }
+            Ok(ptrs)
+        };
+        let argv = strings("args", arena)?;
+        let envp = strings("env", arena)?;
+        let argv: &[*const core::ffi::c_char] = if argv[0].is_null() { &[path.as_ptr(), core::ptr::null()] } else { argv };
+        let timeout_ms = hook.get("timeout").and_then(|t| t.as_u64()).map(|s| s.saturating_mul(1000));
+        let (read, write) = fs::pipe2(O_CLOEXEC).context("pipe")?;
+        let pid = process::fork().context("fork")?;
+        if pid == 0 {
+            drop(write);
+            let _ = fs::dup3(read.raw(), 0, 0);
+            let _ = signal::sigprocmask(signal::SIG_SETMASK, signal::SigSet::EMPTY);
+            let e = process::execve(path, argv.as_ptr(), envp.as_ptr());
+            Error::sys("cannot run the hook", e).on(path).report();
+            process::exit(127);
+        }
+        drop(read);
+        // A hook that does not read its stdin must not hold us up: EPIPE is fine.
+        let _ = fs::write_all(write.raw(), state);
+        drop(write);
+        let start = time::monotonic_ns();
+        let status = loop {
+            if let Ok(Some((_, status))) = process::wait4(pid, WNOHANG) {
+                break Some(status);
+            }
+            if timeout_ms.is_some_and(|ms| (time::monotonic_ns() - start) / 1_000_000 >= ms) {
+                let _ = process::kill(pid, signal::SIGKILL);
+                let _ = process::wait4(pid, 0);
+                break None;
+            }
+            let _ = time::sleep_ms(2);
+        };
+        match status {
+            Some(s) if s.shell_code() == 0 => {}
+            Some(_) => return Err(Error::new("a hook failed:").on(path).hint(kind)),
+            None => return Err(Error::new("a hook timed out:").on(path).hint(kind)),
+        }
+    }
+    Ok(())
+}
+
+/// Refuses what knocker does not run: hooks inside the container's namespaces.
+pub fn check(hooks: Option<Value<'static>>) -> Result<()> {
+    for kind in ["createContainer", "startContainer"] {
+        if hooks.and_then(|h| h.get(kind)).is_some_and(|l| l.items().next().is_some()) {
+            return Err(Error::new("config.json: hooks in the container's namespaces are not supported yet:").on(kind));
+        }
+    }
+    Ok(())
+}
