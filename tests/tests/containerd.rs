@@ -38,6 +38,12 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
+        // However the test ended, no task, shim or container outlives it.
+        for id in ["k1", "k2"] {
+            self.ctr(&["task", "kill", "-s", "SIGKILL", id]);
+            self.ctr(&["task", "delete", "-f", id]);
+            self.ctr(&["container", "delete", id]);
+        }
         self.daemon.signal(libc::SIGTERM);
         let _ = self.daemon.wait(Duration::from_secs(10));
     }

@@ -26,6 +26,25 @@ fn podman(words: &[&str]) -> Out {
     run_for(&mut cmd, std::time::Duration::from_secs(60))
 }
 
+/// A detached container, removed (`podman rm -f`) however the test ends.
+struct Detached(String);
+
+impl Detached {
+    fn start(options: &[&str], words: &[&str]) -> Detached {
+        let mut all = vec!["-d"];
+        all.extend_from_slice(options);
+        let out = podman_run(&all, words);
+        assert_eq!(out.code, 0, "{out:?}");
+        Detached(out.stdout.trim().to_string())
+    }
+}
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        podman(&["rm", "-f", "-t", "0", &self.0]);
+    }
+}
+
 /// `podman run` with the test limits, the image, then `words` as the command.
 fn podman_run(options: &[&str], words: &[&str]) -> Out {
     let mut all = vec!["run", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
@@ -55,9 +74,8 @@ fn podmans_own_network_namespace_is_joined() {
 fn detached_then_logs_stop_inspect_and_rm() {
     let _g = shared();
     let script = "trap 'echo got TERM; exit 5' TERM; echo started; while :; do sleep 0.1; done";
-    let out = podman_run(&["-d"], &["sh", "-c", script]);
-    assert_eq!(out.code, 0, "{out:?}");
-    let id = out.stdout.trim().to_string();
+    let container = Detached::start(&[], &["sh", "-c", script]);
+    let id = container.0.clone();
     assert!(eventually(std::time::Duration::from_secs(5), || podman(&["logs", &id]).stdout.contains("started")));
     assert!(podman(&["ps", "--format", "{{.ID}}"]).stdout.contains(&id[..12]));
     assert_eq!(podman(&["pause", &id]).code, 0);
@@ -67,8 +85,8 @@ fn detached_then_logs_stop_inspect_and_rm() {
     assert_eq!(podman(&["logs", &id]).stdout, "started\ngot TERM\n");
     assert_eq!(podman(&["inspect", "--format", "{{.State.ExitCode}}", &id]).stdout.trim(), "5");
     assert_eq!(podman(&["rm", &id]).code, 0);
-    let out = podman_run(&["-d"], &["sleep", "1243"]);
-    let id = out.stdout.trim().to_string();
+    let second = Detached::start(&[], &["sleep", "1243"]);
+    let id = second.0.clone();
     assert_eq!(podman(&["kill", &id]).code, 0);
     assert_eq!(podman(&["rm", "-f", &id]).code, 0);
     assert!(eventually(std::time::Duration::from_secs(5), || pids_running(&["sleep", "1243"]).is_empty()));
@@ -85,8 +103,8 @@ fn limits_user_read_only_and_init_from_podman() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[..2], ["65534", "read-only"], "{out:?}");
     // Limits are the container's cgroup's: seen from the host while it runs.
-    let out = podman_run(&["-d", "--network", "none", "--memory", "64m", "--pids-limit", "50"], &["sleep", "1244"]);
-    let id = out.stdout.trim().to_string();
+    let container = Detached::start(&["--network", "none", "--memory", "64m", "--pids-limit", "50"], &["sleep", "1244"]);
+    let id = container.0.clone();
     // The group is where podman's cgroupsPath says, so podman finds its statistics there.
     let mem = std::fs::read_to_string(format!("/sys/fs/cgroup/memory/libpod_parent/libpod-{id}/memory.limit_in_bytes"));
     let pids = std::fs::read_to_string(format!("/sys/fs/cgroup/pids/libpod_parent/libpod-{id}/pids.max"));
@@ -117,9 +135,8 @@ fn podman_run_it_hands_the_terminal_over_the_console_socket() {
 #[test]
 fn podman_exec_joins_the_running_container_with_its_confinement() {
     let _g = shared();
-    let out = podman_run(&["-d", "--network", "none"], &["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
-    assert_eq!(out.code, 0, "{out:?}");
-    let id = out.stdout.trim().to_string();
+    let container = Detached::start(&["--network", "none"], &["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done"]);
+    let id = container.0.clone();
     let out = podman(&["exec", &id, "sh", "-c", "echo pid $$; grep -E '^(Seccomp|CapBnd):' /proc/self/status; readlink /proc/1/ns/pid; readlink /proc/self/ns/pid; exit 4"]);
     assert_eq!(out.code, 4, "the exit status of the exec'd process: {out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
