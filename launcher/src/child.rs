@@ -83,7 +83,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     drop(root);
     // The container's own /proc/sys, before it is made read-only.
     process_limits::apply_sysctls(spec.sysctls.as_slice())?;
-    procfs::protect()?;
+    procfs::protect(spec.masked_paths.as_ref().map(|l| l.as_slice()), spec.readonly_paths.as_ref().map(|l| l.as_slice()))?;
     if spec.read_only {
         rootfs::make_root_read_only()?;
     }

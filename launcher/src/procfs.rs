@@ -51,14 +51,16 @@ pub fn mount_sys(root: &Fd, verbose: bool) -> Result<()> {
 
 /// After pivot_root: masks and read-only paths. Runs before the init, which finds /proc
 /// mounted and leaves it alone, so the masks hold for the container's whole life.
-pub fn protect() -> Result<()> {
+/// `masked`/`read_only`: an OCI config's own lists, which replace knocker's (as runc applies
+/// the config's); None: knocker's.
+pub fn protect(masked: Option<&[&CStr]>, read_only: Option<&[&CStr]>) -> Result<()> {
     let null = fs::open(c"/dev/null", O_PATH | O_NOFOLLOW).context("cannot open /dev/null")?;
     let st = fs::fstat(null.raw()).context("cannot stat /dev/null")?;
     // Only the real null device (char 1:3) may be bound over a secret: check after opening.
     if st.kind() != fs::S_IFCHR || st.rdev != libc::makedev(1, 3) {
         return Err(Error::new("/dev/null in the container is not the null device"));
     }
-    for path in MASKED {
+    for &path in masked.unwrap_or(&MASKED) {
         let target = match fs::open(path, O_PATH | O_NOFOLLOW) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => continue,
@@ -73,7 +75,7 @@ pub fn protect() -> Result<()> {
         };
         done.context_on("cannot mask", path)?;
     }
-    for path in READ_ONLY {
+    for &path in read_only.unwrap_or(&READ_ONLY) {
         match mount::mount(Some(path), path, None, MS_BIND | MS_REC, None) {
             Ok(()) => {}
             Err(Errno::ENOENT) => continue,

@@ -109,6 +109,7 @@ pub fn parse_device(s: &'static [u8]) -> Option<(&'static [u8], &'static [u8], u
 pub const CPU_PERIOD_US: u64 = 100_000;
 
 pub const MAX_MOUNTS: usize = 32;
+pub const MAX_PROC_PATHS: usize = 32;
 pub const MAX_ENV: usize = 64;
 
 /// The default hostname inside the container.
@@ -151,6 +152,9 @@ pub struct Spec {
     pub rlimits: List<crate::process_limits::Rlimit, { crate::process_limits::MAX_RLIMITS }>,
     pub oom_score_adj: Option<i32>,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
+    /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
+    pub masked_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
+    pub readonly_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
     /// Where the container's group sits under each hierarchy's root (an OCI config's
     /// cgroupsPath, without its leading '/'); None: `knocker/<name>`.
     pub cgroup_path: Option<&'static [u8]>,
@@ -187,6 +191,8 @@ impl Spec {
             rlimits: List::new(),
             oom_score_adj: None,
             sysctls: List::new(),
+            masked_paths: None,
+            readonly_paths: None,
             cgroup_path: None,
             locked: true,
         }

@@ -109,6 +109,8 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
             let value = bytes(arena, value, "linux.sysctl")?;
             s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
         }
+        s.masked_paths = paths(linux.get("maskedPaths"), "linux.maskedPaths", arena)?;
+        s.readonly_paths = paths(linux.get("readonlyPaths"), "linux.readonlyPaths", arena)?;
         if let Some(path) = linux.get("cgroupsPath") {
             s.cgroup_path = Some(cgroup_path(bytes(arena, path, "linux.cgroupsPath")?, arena)?);
         }
@@ -191,6 +193,20 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
     }
 
     Ok((terminal, console_size))
+}
+
+/// `maskedPaths`/`readonlyPaths`: absolute container paths; None when the config has no list.
+fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> Result<Option<linker::List<&'static CStr, { spec::MAX_PROC_PATHS }>>> {
+    let Some(list) = expect(v, Kind::Array, field, "expected an array of paths")? else { return Ok(None) };
+    let mut out = linker::List::new();
+    for p in list.items() {
+        let path = string(arena, p, field)?;
+        if path.to_bytes().first() != Some(&b'/') {
+            return Err(bad(field, "paths must be absolute"));
+        }
+        out.push(path).map_err(|_| bad(field, "more than 32 paths"))?;
+    }
+    Ok(Some(out))
 }
 
 /// `linux.cgroupsPath` as a path under each hierarchy's root: `/libpod_parent/libpod-ID`

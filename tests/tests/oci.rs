@@ -492,3 +492,25 @@ fn hooks_get_the_state_on_stdin_at_their_points() {
     assert!(out.code == 1 && out.stderr.contains("not supported yet: startContainer"), "{out:?}");
     assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
 }
+
+#[test]
+fn the_configs_masked_and_read_only_paths_replace_knockers() {
+    let _g = shared();
+    let script = "wc -c < /proc/timer_list; cat /proc/kcore 2>/dev/null | wc -c; echo knocker2 > /proc/sys/kernel/hostname && hostname";
+    // `knocker spec`'s lists (the OCI defaults) mask timer_list and make /proc/sys read-only.
+    let b = Bundle::new("oci-masks", |c| args(c, script));
+    let out = b.knocker(&["run", "m1"]);
+    assert_eq!(out.stdout.lines().take(2).collect::<Vec<_>>(), ["0", "0"], "{out:?}");
+    assert!(!out.stdout.contains("knocker2"), "{out:?}");
+    // A config with shorter lists gets exactly them (as engines unmask paths on request).
+    let b = Bundle::new("oci-unmask", |c| {
+        args(c, script);
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+        c["linux"]["readonlyPaths"] = json!(["/proc/sysrq-trigger"]);
+    });
+    let out = b.knocker(&["run", "m2"]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].parse::<u64>().unwrap() > 0, "timer_list unmasked: {out:?}");
+    assert_eq!(lines[1], "0", "kcore still masked: {out:?}");
+    assert_eq!(lines[2], "knocker2", "/proc/sys writable, in the container's own UTS namespace: {out:?}");
+}
