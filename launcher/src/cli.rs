@@ -8,6 +8,8 @@ use linker::Args;
 
 pub const USAGE: &str = "\
 Usage: launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]
+       launcher exec [-t|-T] [--user UID[:GID]] [--env K=V] [--workdir DIR] NAME COMMAND [ARG...]
+       launcher ps | stop NAME [--time SECONDS] | kill NAME [SIGNAL]
 
 Runs COMMAND (default /bin/sh) in a new container whose root is the directory ROOTFS:
 new UTS, PID, mount, IPC, network and cgroup namespaces, knocker's init as PID 1.

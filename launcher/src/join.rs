@@ -24,7 +24,7 @@ pub struct Joined {
     /// The new process, as the host sees it.
     pub pid: i32,
     /// The first child, which mirrors the process's exit status (reaped by `wait`).
-    helper: i32,
+    pub helper: i32,
     pub sync: sync::ParentEnd,
 }
 

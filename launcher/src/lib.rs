@@ -17,6 +17,7 @@ pub mod dev;
 pub mod error;
 pub mod init_bin;
 pub mod join;
+pub mod manage;
 pub mod net;
 pub mod preflight;
 pub mod process_limits;
@@ -54,6 +55,9 @@ pub fn main(args: Args, env: Env) -> i32 {
 }
 
 fn launch(args: Args, env: Env) -> Result<i32> {
+    if let Some(result) = manage::dispatch(&args, env) {
+        return result;
+    }
     let mut spec = match cli::parse(&args)? {
         Action::Run(spec) => spec,
         Action::Help => {
@@ -76,6 +80,16 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     pid_name.push(process::getpid());
     let name = spec.name.unwrap_or(pid_name.as_bytes());
     let running = create(&mut spec, name, args, env, mask)?;
+    let mut command = Text::<256>::new();
+    match spec.command {
+        Some(i) => (i..args.len()).filter_map(|j| args.bytes(j)).enumerate().for_each(|(k, w)| {
+            command.push(if k == 0 { "" } else { " " }).bytes(w);
+        }),
+        None => {
+            command.push(child::DEFAULT_COMMAND);
+        }
+    }
+    let _entry = manage::register(name, running.pid, &spec, command.as_bytes());
     running.run_to_end(&spec)
 }
 

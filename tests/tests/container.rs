@@ -323,3 +323,35 @@ fn net_ns_joins_an_existing_network_namespace() {
         assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     }
 }
+
+#[test]
+fn exec_ps_stop_and_kill_by_name() {
+    let _g = shared();
+    let mut first = Running::spawn(launcher(&["--name", "byname", "--memory", "64M"], &rootfs()).args(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]));
+    let lists = |name: &str| run(Command::new(bin("launcher")).arg("ps")).stdout.lines().any(|l| l.starts_with(&format!("{name}\t")));
+    assert!(eventually(Duration::from_secs(5), || lists("byname")), "launcher ps does not list it");
+    let ps = run(Command::new(bin("launcher")).arg("ps")).stdout;
+    assert!(ps.starts_with("NAME\tPID\tUPTIME\tLIMITS\tROOTFS\tCOMMAND\n") && ps.contains("memory=64 MiB"), "{ps}");
+    // exec gets the container's namespaces and confinement, and gives COMMAND's status.
+    let script = "echo $$; grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/self/status; tr '\\0' ' ' < /proc/1/cmdline; echo; exit 5";
+    let out = run(Command::new(bin("launcher")).args(["exec", "byname", "sh", "-c", script]));
+    assert_eq!(out.code, 5, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_ne!(lines[0], "1");
+    assert_eq!(lines[1..4], ["CapEff:\t00000000a80425fb", "NoNewPrivs:\t1", "Seccomp:\t2"], "{out:?}");
+    assert!(lines[4].starts_with("init -- sh -c trap"), "PID 1 is the container's init: {out:?}");
+    let out = run(Command::new(bin("launcher")).args(["exec", "--user", "65534:65534", "--env", "A=b", "byname", "sh", "-c", "id -u; echo $A"]));
+    assert_eq!(out.stdout, "65534\nb\n", "{out:?}");
+    let out = run(Command::new(bin("launcher")).args(["exec", "nobody-here", "true"]));
+    assert_eq!((out.code, out.stderr.lines().count()), (125, 1), "{out:?}");
+    // kill with a signal the shell traps ends it; stop would have, too.
+    assert_eq!(run(Command::new(bin("launcher")).args(["kill", "byname", "TERM"])).code, 0);
+    let status = first.wait(Duration::from_secs(5)).expect("the container ends");
+    assert_eq!(status.code(), Some(0));
+    assert!(!lists("byname"));
+    let mut second = Running::spawn(launcher(&["--name", "stopme"], &rootfs()).args(["sleep", "1248"]));
+    assert!(eventually(Duration::from_secs(5), || lists("stopme")));
+    let out = run(Command::new(bin("launcher")).args(["stop", "stopme", "--time", "1"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(second.wait(Duration::from_secs(5)).is_some(), "stop did not end it");
+}

@@ -86,6 +86,7 @@ pub fn sweep(all: &Dirs, own: &[u8]) {
             // of the same name out until the groups are removed. Dropping it unlinks it.
             if let Ok(Some(_lock)) = Lock::try_take(name) {
                 remove(all, super::launcher_group(name).as_bytes());
+                crate::manage::forget(name);
             }
         }
     }
