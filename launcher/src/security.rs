@@ -25,7 +25,7 @@ pub fn stay_undumpable() -> Result<()> {
 pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
     caps::clear_ambient().context("cannot clear the ambient capabilities")?;
-    process::setgroups(&[]).context("cannot clear supplementary groups")?;
+    process::setgroups(spec.groups.as_slice()).context("cannot set the supplementary groups")?;
     if spec.gid != 0 {
         process::setresgid(spec.gid).context("cannot switch group (setresgid)")?;
     }

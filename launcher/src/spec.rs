@@ -110,6 +110,7 @@ pub const CPU_PERIOD_US: u64 = 100_000;
 
 pub const MAX_MOUNTS: usize = 32;
 pub const MAX_PROC_PATHS: usize = 32;
+pub const MAX_GROUPS: usize = 32;
 pub const MAX_ENV: usize = 64;
 
 /// The default hostname inside the container.
@@ -132,6 +133,8 @@ pub struct Spec {
     pub workdir: &'static CStr,
     pub uid: u32,
     pub gid: u32,
+    /// Supplementary groups (an OCI config's `additionalGids`); none by default.
+    pub groups: List<u32, MAX_GROUPS>,
     pub init: Init,
     pub limits: Limits,
     pub devices: List<Device, MAX_DEVICES>,
@@ -178,6 +181,7 @@ impl Spec {
             workdir: c"/",
             uid: 0,
             gid: 0,
+            groups: List::new(),
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),

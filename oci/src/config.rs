@@ -169,6 +169,10 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         };
         s.uid = id("uid")?;
         s.gid = id("gid")?;
+        for g in user.get("additionalGids").map(|v| v.items()).into_iter().flatten() {
+            let gid = g.as_u64().filter(|&n| n < u32::MAX as u64).ok_or_else(|| bad("process.user.additionalGids", "numbers"))?;
+            s.groups.push(gid as u32).map_err(|_| bad("process.user.additionalGids", "more than 32 groups"))?;
+        }
     }
     s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
     for r in process.get("rlimits").map(|r| r.items()).into_iter().flatten() {

@@ -231,9 +231,9 @@ fn features_is_a_json_document_and_version_and_help_answer() {
 fn the_config_becomes_the_launchers_plan() {
     let _g = shared();
     let b = Bundle::new("oci-plan", |c| {
-        args(c, "echo $GREETING; hostname; id -u; pwd; grep -c . /proc/net/dev; touch /ro-test 2>/dev/null || echo read-only; grep ^CapEff /proc/self/status");
+        args(c, "echo $GREETING; hostname; id -u; pwd; grep -c . /proc/net/dev; touch /ro-test 2>/dev/null || echo read-only; grep ^CapEff /proc/self/status; id -G");
         c["process"]["env"].as_array_mut().unwrap().push(json!("GREETING=hi there"));
-        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [10, 20]});
         c["process"]["cwd"] = json!("/tmp");
         c["hostname"] = json!("bundle-host");
         c["linux"]["resources"]["pids"] = json!({"limit": 50});
@@ -245,6 +245,7 @@ fn the_config_becomes_the_launchers_plan() {
     assert_eq!(lines[4], "3", "only lo in a network namespace of its own: {out:?}");
     assert_eq!(lines[5], "read-only");
     assert_eq!(lines[6], "CapEff:\t0000000000000000", "a non-root user keeps no capability");
+    assert_eq!(lines[7], "1000 10 20", "additionalGids: {out:?}");
 }
 
 #[test]
