@@ -166,6 +166,18 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
         return Err(Error::new("must run as root").hint("try: sudo launcher exec ..."));
     }
     let (entry, pid) = running(name)?;
+    // The container's host name, for HOSTNAME: kept for the rest of the process (a Spec
+    // holds only 'static text), in a page never unmapped.
+    let mut page = linker::sys::mm::Mapping::new(4096, 0).context("mmap")?;
+    let hostname = entry.get("hostname");
+    let n = hostname.len().min(64);
+    page.as_slice_mut::<u8>()[..n].copy_from_slice(&hostname[..n]);
+    let (ptr, _) = (page.as_ptr(), core::mem::forget(page));
+    // SAFETY: `n` bytes of a mapping that is never unmapped nor written again.
+    let hostname: &'static [u8] = unsafe { core::slice::from_raw_parts(ptr, n) };
+    if spec::valid_hostname(hostname) {
+        spec.hostname = hostname;
+    }
     // The container's own confinement, as its PID 1 got it.
     spec.caps = entry.number("caps");
     spec.seccomp = entry.number("seccomp") != 0;

@@ -327,7 +327,7 @@ fn net_ns_joins_an_existing_network_namespace() {
 #[test]
 fn exec_ps_stop_and_kill_by_name() {
     let _g = shared();
-    let mut first = Running::spawn(launcher(&["--name", "byname", "--memory", "64M"], &rootfs()).args(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]));
+    let mut first = Running::spawn(launcher(&["--name", "byname", "--hostname", "named", "--memory", "64M"], &rootfs()).args(["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.05; done"]));
     let lists = |name: &str| run(Command::new(bin("launcher")).arg("ps")).stdout.lines().any(|l| l.starts_with(&format!("{name}\t")));
     assert!(eventually(Duration::from_secs(5), || lists("byname")), "launcher ps does not list it");
     let ps = run(Command::new(bin("launcher")).arg("ps")).stdout;
@@ -340,8 +340,8 @@ fn exec_ps_stop_and_kill_by_name() {
     assert_ne!(lines[0], "1");
     assert_eq!(lines[1..4], ["CapEff:\t00000000a80425fb", "NoNewPrivs:\t1", "Seccomp:\t2"], "{out:?}");
     assert!(lines[4].starts_with("init -- sh -c trap"), "PID 1 is the container's init: {out:?}");
-    let out = run(Command::new(bin("launcher")).args(["exec", "--user", "65534:65534", "--env", "A=b", "byname", "sh", "-c", "id -u; echo $A"]));
-    assert_eq!(out.stdout, "65534\nb\n", "{out:?}");
+    let out = run(Command::new(bin("launcher")).args(["exec", "--user", "65534:65534", "--env", "A=b", "byname", "sh", "-c", "id -u; echo $A $HOSTNAME"]));
+    assert_eq!(out.stdout, "65534\nb named\n", "{out:?}");
     let out = run(Command::new(bin("launcher")).args(["exec", "nobody-here", "true"]));
     assert_eq!((out.code, out.stderr.lines().count()), (125, 1), "{out:?}");
     // kill with a signal the shell traps ends it; stop would have, too.
