@@ -23,11 +23,17 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// This container's lock; an error if a live launcher holds it (a name in use).
+    /// This container's lock; an error if a live launcher holds it (a name in use). Another
+    /// launcher's sweep may hold it for a moment while it checks the name (a lock file it
+    /// found before we locked it): that is waited out, for up to half a second.
     pub fn take(name: &[u8]) -> Result<Lock> {
-        Lock::try_take(name)?.ok_or_else(|| {
-            Error::new("a container with this name is running:").on(name).hint("choose another --name")
-        })
+        for _ in 0..250 {
+            if let Some(lock) = Lock::try_take(name)? {
+                return Ok(lock);
+            }
+            let _ = linker::sys::time::sleep_ms(2);
+        }
+        Err(Error::new("a container with this name is running:").on(name).hint("choose another --name"))
     }
 
     /// The lock of `name`, or None when a live launcher holds it.
