@@ -26,6 +26,27 @@ fn podman(words: &[&str]) -> Out {
     run_for(&mut cmd, std::time::Duration::from_secs(60))
 }
 
+/// `script -qec COMMAND /dev/null`: COMMAND on a terminal of its own, as a user would run it.
+/// script's stdin is a pipe held open until it ends (at end of input, script would end the
+/// session early and nothing would be seen).
+fn on_a_terminal(command: &str) -> Out {
+    use std::io::Read;
+    let mut child = Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = child.stdin.take();
+    let status = wait_for(&mut child, std::time::Duration::from_secs(60)).expect("script ends");
+    drop(input);
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    Out { code: status.code().unwrap_or(-1), stdout, stderr }
+}
+
 /// A detached container, removed (`podman rm -f`) however the test ends.
 struct Detached(String);
 
@@ -127,7 +148,7 @@ fn podman_run_it_hands_the_terminal_over_the_console_socket() {
         "podman --runtime {} --cgroup-manager cgroupfs run --rm -it --network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 {IMAGE} sh -c 'tty; echo done'",
         bin("knocker").display()
     );
-    let out = run(Command::new("script").args(["-qc", &cmd, "/dev/null"]));
+    let out = on_a_terminal(&cmd);
     assert_eq!(out.code, 0, "{out:?}");
     // podman writes a NUL into the terminal at some moment (`script` shows it as ^@).
     assert!(out.stdout.contains("/dev/pts/0\r\n") && out.stdout.contains("done\r\n"), "{out:?}");
@@ -147,7 +168,7 @@ fn podman_exec_joins_the_running_container_with_its_confinement() {
     let out = podman(&["exec", "--user", "65534:65534", &id, "id", "-u"]);
     assert_eq!(out.stdout.trim(), "65534", "{out:?}");
     let cmd = format!("podman --runtime {} --cgroup-manager cgroupfs exec -it {id} sh -c 'tty; echo done'", bin("knocker").display());
-    let out = run(Command::new("script").args(["-qc", &cmd, "/dev/null"]));
+    let out = on_a_terminal(&cmd);
     assert!(out.stdout.contains("/dev/pts/") && out.stdout.contains("done"), "{out:?}");
     assert_eq!(podman(&["stop", "-t", "5", &id]).code, 0);
     assert_eq!(podman(&["rm", &id]).code, 0);
