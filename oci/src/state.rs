@@ -65,16 +65,8 @@ pub struct Saved {
     pub cgroup: launcher::cgroup::Group,
 }
 
-/// The start time (field 22 of /proc/PID/stat, in clock ticks since boot) of `pid`.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let mut path = Text::<32>::new();
-    path.push("/proc/").push(pid).push("/stat");
-    let mut buf = [0u8; 1024];
-    let n = fs::read_file(path.as_cstr().ok()?, &mut buf).ok()?;
-    let after = &buf[buf[..n].iter().rposition(|&c| c == b')')? + 2..n];
-    let field = after.split(|&c| c == b' ').nth(19)?;
-    linker::text::decimal_value(field)
-}
+/// The start time of `pid` (clock ticks since boot): the launcher's own reading of it.
+pub use launcher::manage::start_time;
 
 /// Appends `s` as a JSON string.
 pub fn json_string(t: &mut TextBuf, s: &[u8]) {
