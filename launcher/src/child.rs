@@ -45,7 +45,7 @@ pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
 pub fn run(ctx: &mut Plan) -> i32 {
     let Err(e) = setup_and_exec(ctx);
     e.report();
-    e.code
+    e.code()
 }
 
 fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
@@ -123,7 +123,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 pub fn run_joined(ctx: &mut Plan) -> i32 {
     let Err(e) = finish_joined(ctx);
     e.report();
-    e.code
+    e.code()
 }
 
 fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {

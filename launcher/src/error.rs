@@ -20,13 +20,45 @@ pub fn speak_as_knocker() {
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 pub const EXIT_NOT_FOUND: i32 = 127;
 
-pub struct Error {
+/// A failure: a handle on its details, which live in a small pool ([`Detail`]). A
+/// `Result<T>` then fits in registers and every `?` is a move of a few bytes — the details
+/// inline (a 256-byte subject) made each `?` a copy of 300 bytes: 9 KB of code in knocker.
+/// The pool holds the last [`POOL`] failures; a failure is reported or dropped long before
+/// that many newer ones exist (the programs are single-threaded and a failure ends their
+/// step).
+pub struct Error(u8);
+
+struct Detail {
     what: &'static str,
     subject: Text<256>,
     errno: Option<Errno>,
     hint: &'static str,
-    pub code: i32,
+    code: i32,
 }
+
+const POOL: usize = 8;
+
+impl Detail {
+    const EMPTY: Detail = Detail { what: "", subject: Text::new(), errno: None, hint: "", code: EXIT_LAUNCHER };
+}
+
+#[cfg(not(test))]
+fn detail<R>(slot: u8, f: impl FnOnce(&mut Detail) -> R) -> R {
+    static mut DETAILS: [Detail; POOL] = [Detail::EMPTY; POOL];
+    // SAFETY: the programs are single-threaded and `f` cannot reach the pool again (this
+    // module's closures do not create errors), so this is the only reference; the slot is
+    // masked into range.
+    f(unsafe { &mut (*core::ptr::addr_of_mut!(DETAILS))[slot as usize % POOL] })
+}
+
+// Unit tests run on several threads: each gets its own pool.
+#[cfg(test)]
+fn detail<R>(slot: u8, f: impl FnOnce(&mut Detail) -> R) -> R {
+    std::thread_local!(static DETAILS: core::cell::RefCell<[Detail; POOL]> = const { core::cell::RefCell::new([Detail::EMPTY; POOL]) });
+    DETAILS.with(|d| f(&mut d.borrow_mut()[slot as usize % POOL]))
+}
+
+static NEXT: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -35,56 +67,70 @@ impl Error {
     #[cold]
     #[inline(never)]
     pub fn new(what: &'static str) -> Error {
-        Error { what, subject: Text::new(), errno: None, hint: "", code: EXIT_LAUNCHER }
+        let slot = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed) % POOL as u8;
+        detail(slot, |d| *d = Detail { what, ..Detail::EMPTY });
+        Error(slot)
     }
 
     /// A failed syscall during `what`.
     #[cold]
     #[inline(never)]
     pub fn sys(what: &'static str, errno: Errno) -> Error {
-        Error { errno: Some(errno), ..Error::new(what) }
+        let e = Error::new(what);
+        detail(e.0, |d| d.errno = Some(errno));
+        e
     }
 
     /// Names the path or value the failure is about.
     #[cold]
     #[inline(never)]
-    pub fn on(mut self, subject: impl Show) -> Error {
-        self.subject.push(subject);
+    pub fn on(self, subject: impl Show) -> Error {
+        detail(self.0, |d| {
+            d.subject.push(subject);
+        });
         self
     }
 
     /// Adds what the user can do about it.
     #[cold]
     #[inline(never)]
-    pub fn hint(mut self, hint: &'static str) -> Error {
-        self.hint = hint;
+    pub fn hint(self, hint: &'static str) -> Error {
+        detail(self.0, |d| d.hint = hint);
         self
     }
 
     #[cold]
     #[inline(never)]
-    pub fn exit_code(mut self, code: i32) -> Error {
-        self.code = code;
+    pub fn exit_code(self, code: i32) -> Error {
+        detail(self.0, |d| d.code = code);
         self
     }
 
+    /// The exit status this failure ends the program with.
+    pub fn code(&self) -> i32 {
+        detail(self.0, |d| d.code)
+    }
+
     pub fn errno(&self) -> Option<Errno> {
-        self.errno
+        detail(self.0, |d| d.errno)
     }
 
     /// The single line, without the trailing newline (for tests and for `report`).
     pub fn line(&self) -> Text<512> {
         let mut t = Text::new();
-        t.push(if KNOCKER.load(core::sync::atomic::Ordering::Relaxed) { "knocker: " } else { "launcher: " }).push(self.what);
-        if !self.subject.is_empty() {
-            t.push(" ").push(&self.subject);
-        }
-        if let Some(e) = self.errno {
-            t.push(": ").push(e);
-        }
-        if !self.hint.is_empty() {
-            t.push(" (").push(self.hint).push(")");
-        }
+        t.push(if KNOCKER.load(core::sync::atomic::Ordering::Relaxed) { "knocker: " } else { "launcher: " });
+        detail(self.0, |d| {
+            t.push(d.what);
+            if !d.subject.is_empty() {
+                t.push(" ").push(&d.subject);
+            }
+            if let Some(e) = d.errno {
+                t.push(": ").push(e);
+            }
+            if !d.hint.is_empty() {
+                t.push(" (").push(d.hint).push(")");
+            }
+        });
         t
     }
 
@@ -119,8 +165,8 @@ impl<T> Context<T> for core::result::Result<T, Errno> {
 #[cold]
 #[inline(never)]
 fn sys_on(what: &'static str, errno: Errno, subject: &dyn ShowDyn) -> Error {
-    let mut e = Error::sys(what, errno);
-    subject.show_dyn(&mut e.subject);
+    let e = Error::sys(what, errno);
+    detail(e.0, |d| subject.show_dyn(&mut d.subject));
     e
 }
 
@@ -145,7 +191,7 @@ mod tests {
             e.line().as_bytes(),
             b"launcher: mount proc on /proc: EPERM (Operation not permitted) (are you root?)"
         );
-        assert_eq!(e.code, 125);
+        assert_eq!(e.code(), 125);
         assert_eq!(Error::new("unknown option").on("--x").line().as_bytes(), b"launcher: unknown option --x");
     }
 }

@@ -57,7 +57,7 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
             Ok(code) => code,
             Err(e) => {
                 e.report();
-                e.code
+                e.code()
             }
         };
         process::exit(code);

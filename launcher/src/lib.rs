@@ -49,7 +49,7 @@ pub fn main(args: Args, env: Env) -> i32 {
         Ok(code) => code,
         Err(e) => {
             e.report();
-            e.code
+            e.code()
         }
     }
 }

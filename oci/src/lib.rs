@@ -82,7 +82,7 @@ pub fn main(args: Args, env: Env) -> i32 {
             e.report();
             log_error(&g, &e);
             // runc's errors exit 1; a failed container setup keeps the launcher's code.
-            if e.code == error::EXIT_LAUNCHER { 1 } else { e.code }
+            if e.code() == error::EXIT_LAUNCHER { 1 } else { e.code() }
         }
     }
 }
