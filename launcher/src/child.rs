@@ -99,9 +99,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
-    // The filter goes in while CAP_SYS_ADMIN is still held, so it needs no no_new_privs.
-    security::confine(spec, keep)?;
-    security::drop_privileges(spec, keep)?;
+    security::confine_and_drop(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
     if spec.detached.is_none() {
         prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
@@ -132,8 +130,7 @@ fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
     if ctx.terminal {
         tty::attach_in_container(&ctx.sync)?;
     }
-    security::confine(spec, spec.caps)?;
-    security::drop_privileges(spec, spec.caps)?;
+    security::confine_and_drop(spec, spec.caps)?;
     fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
     check_cwd()?;
     exec(ctx)

@@ -2,6 +2,7 @@
 //! Options stop at ROOTFS; everything after it belongs to COMMAND.
 
 use crate::error::{Error, Result};
+use crate::seccomp::Seccomp;
 use crate::spec::{self, Init, Mount, Spec, Tty};
 use core::ffi::CStr;
 use linker::Args;
@@ -268,7 +269,7 @@ impl Options {
             s.caps = if add { s.caps | bits } else { s.caps & !bits };
         }
         s.allow_new_privs = self.allow_new_privs;
-        s.seccomp = !self.no_seccomp;
+        s.seccomp = if self.no_seccomp { Seccomp::Unconfined } else { Seccomp::Default };
         s.tty = self.tty.unwrap_or(Tty::Auto);
         Ok(s)
     }
@@ -314,7 +315,7 @@ mod tests {
         assert_eq!(s.hostname, b"knocker");
         assert_eq!(s.init, Init::Bundled(None));
         assert_eq!(s.caps, spec::DEFAULT_CAPS);
-        assert!(s.seccomp && !s.allow_new_privs && !s.host_network && !s.read_only);
+        assert!(matches!(s.seccomp, Seccomp::Default) && !s.allow_new_privs && !s.host_network && !s.read_only);
         assert_eq!(s.tty, Tty::Auto);
     }
 

@@ -38,24 +38,31 @@ struct Detail {
 
 const POOL: usize = 8;
 
-impl Detail {
-    const EMPTY: Detail = Detail { what: "", subject: Text::new(), errno: None, hint: "", code: EXIT_LAUNCHER };
-}
+type Pool = [core::mem::MaybeUninit<Detail>; POOL];
+/// Uninitialised, so the pool costs no bytes of the file (.bss).
+const EMPTY: Pool = [const { core::mem::MaybeUninit::uninit() }; POOL];
 
+/// Runs `f` on the pool. Slots are written by [`Error::new`] before any [`Error`] names them.
 #[cfg(not(test))]
-fn detail<R>(slot: u8, f: impl FnOnce(&mut Detail) -> R) -> R {
-    static mut DETAILS: [Detail; POOL] = [Detail::EMPTY; POOL];
+fn pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+    static mut DETAILS: Pool = EMPTY;
     // SAFETY: the programs are single-threaded and `f` cannot reach the pool again (this
-    // module's closures do not create errors), so this is the only reference; the slot is
-    // masked into range.
-    f(unsafe { &mut (*core::ptr::addr_of_mut!(DETAILS))[slot as usize % POOL] })
+    // module's closures do not create errors), so this is the only reference.
+    f(unsafe { &mut *core::ptr::addr_of_mut!(DETAILS) })
 }
 
 // Unit tests run on several threads: each gets its own pool.
 #[cfg(test)]
+fn pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
+    std::thread_local!(static DETAILS: core::cell::RefCell<Pool> = const { core::cell::RefCell::new(EMPTY) });
+    DETAILS.with(|d| f(&mut d.borrow_mut()))
+}
+
+/// The details of the error in `slot`.
 fn detail<R>(slot: u8, f: impl FnOnce(&mut Detail) -> R) -> R {
-    std::thread_local!(static DETAILS: core::cell::RefCell<[Detail; POOL]> = const { core::cell::RefCell::new([Detail::EMPTY; POOL]) });
-    DETAILS.with(|d| f(&mut d.borrow_mut()[slot as usize % POOL]))
+    // SAFETY: an Error's slot was written by Error::new (the only maker of Errors), and a
+    // slot is only ever overwritten with a whole Detail.
+    pool(|p| f(unsafe { p[slot as usize % POOL].assume_init_mut() }))
 }
 
 static NEXT: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
@@ -68,7 +75,10 @@ impl Error {
     #[inline(never)]
     pub fn new(what: &'static str) -> Error {
         let slot = NEXT.fetch_add(1, core::sync::atomic::Ordering::Relaxed) % POOL as u8;
-        detail(slot, |d| *d = Detail { what, ..Detail::EMPTY });
+        let fresh = Detail { what, subject: Text::new(), errno: None, hint: "", code: EXIT_LAUNCHER };
+        pool(|p| {
+            p[slot as usize].write(fresh);
+        });
         Error(slot)
     }
 

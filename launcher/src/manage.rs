@@ -9,6 +9,7 @@
 
 use crate::cgroup;
 use crate::error::{Context, Error, Result};
+use crate::seccomp::Seccomp;
 use crate::spec::{self, Spec, Tty};
 use crate::{join, supervise, tty};
 use linker::sys::fs::{self, O_CREAT, O_DIRECTORY, O_RDONLY, O_TRUNC, O_WRONLY};
@@ -39,7 +40,7 @@ pub fn start_time(pid: i32) -> Option<u64> {
 pub fn register(name: &[u8], pid: i32, spec: &Spec, command: &[u8]) -> Registered {
     let mut t = Text::<4096>::new();
     t.push("pid ").push(pid).push("\nstart ").push(start_time(pid).unwrap_or(0));
-    t.push("\ncaps ").push(spec.caps).push("\nseccomp ").push(spec.seccomp as u64).push("\nnnp ").push(!spec.allow_new_privs as u64);
+    t.push("\ncaps ").push(spec.caps).push("\nseccomp ").push(matches!(spec.seccomp, Seccomp::Default) as u64).push("\nnnp ").push(!spec.allow_new_privs as u64);
     t.push("\nuid ").push(spec.uid).push("\ngid ").push(spec.gid).push("\nhostname ").bytes(spec.hostname);
     t.push("\nsince ").push(time::realtime().sec as u64).push("\nrootfs ").push(spec.rootfs).push("\ncommand ").bytes(command);
     t.push("\nlimits ");
@@ -180,7 +181,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     }
     // The container's own confinement, as its PID 1 got it.
     spec.caps = entry.number("caps");
-    spec.seccomp = entry.number("seccomp") != 0;
+    spec.seccomp = if entry.number("seccomp") != 0 { Seccomp::Default } else { Seccomp::Unconfined };
     spec.allow_new_privs = entry.number("nnp") == 0;
     (spec.uid, spec.gid) = user.unwrap_or((entry.number("uid") as u32, entry.number("gid") as u32));
     spec.argv = Some(args.slice(i));

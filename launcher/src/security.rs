@@ -9,6 +9,7 @@ use linker::sys::process::{self, prctl};
 use linker::say;
 
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
+const PR_SET_KEEPCAPS: i32 = 8;
 pub const PR_SET_DUMPABLE: i32 = 4;
 pub const PR_SET_PDEATHSIG: i32 = 1;
 pub const CAP_SYS_CHROOT: u64 = 1 << 18;
@@ -19,13 +20,17 @@ pub fn stay_undumpable() -> Result<()> {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0).map(drop).context("prctl(PR_SET_DUMPABLE)")
 }
 
-/// Drops to the container's capabilities and user. `keep` is the capability set; capabilities
-/// leave the bounding set first (that needs CAP_SETPCAP, which we still hold), then the ids
-/// change, then the remaining sets are written.
+/// Drops to the container's capabilities and user. `keep` is the capability (bounding) set;
+/// capabilities leave the bounding set first (that needs CAP_SETPCAP, which we still hold),
+/// then the ids change, then the remaining sets are written. An OCI config's own sets are
+/// kept across the change of user, as runc keeps them.
 pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
     caps::clear_ambient().context("cannot clear the ambient capabilities")?;
     process::setgroups(spec.groups.as_slice()).context("cannot set the supplementary groups")?;
+    if spec.cap_sets.is_some() && spec.uid != 0 {
+        prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0).context("prctl(PR_SET_KEEPCAPS)")?;
+    }
     if spec.gid != 0 {
         process::setresgid(spec.gid).context("cannot switch group (setresgid)")?;
     }
@@ -33,9 +38,19 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
         // Leaving uid 0 clears the permitted and effective sets (no SECBIT_KEEP_CAPS), as a
         // non-root user in Docker gets no capabilities either.
         process::setresuid(spec.uid).context("cannot switch user (setresuid)")?;
-    } else {
-        let set = keep & known;
-        caps::set(Sets { effective: set, permitted: set, inheritable: set }).context("cannot set capabilities")?;
+    }
+    match spec.cap_sets {
+        Some(sets) => {
+            let within = |set: u64| set & known;
+            let sets_now = Sets { effective: within(sets.effective), permitted: within(sets.permitted), inheritable: within(sets.inheritable) };
+            caps::set(sets_now).context("cannot set the capabilities of process.capabilities")?;
+            caps::raise_ambient(within(sets.ambient)).context("cannot raise the ambient capabilities (each must be permitted and inheritable)")?;
+        }
+        None if spec.uid == 0 => {
+            let set = keep & known;
+            caps::set(Sets { effective: set, permitted: set, inheritable: set }).context("cannot set capabilities")?;
+        }
+        None => {}
     }
     if !spec.allow_new_privs {
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).context("cannot set no_new_privs")?;
@@ -43,13 +58,22 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     Ok(())
 }
 
-/// Installs the default seccomp filter unless `--seccomp=unconfined`.
-pub fn confine(spec: &Spec, keep: u64) -> Result<()> {
-    if !spec.seccomp {
-        return Ok(());
+/// The container's confinement, in runc's order: without no_new_privs a filter can only go
+/// in while CAP_SYS_ADMIN is held, so before the capabilities are dropped; with it, as late as
+/// possible, so that the fewest of our own syscalls run under the container's filter.
+pub fn confine_and_drop(spec: &Spec, keep: u64) -> Result<()> {
+    if spec.allow_new_privs {
+        install_filter(spec, keep)?;
+        drop_privileges(spec, keep)
+    } else {
+        drop_privileges(spec, keep)?;
+        install_filter(spec, keep)
     }
-    let len = seccomp::install(keep)?;
-    if spec.verbose {
+}
+
+fn install_filter(spec: &Spec, keep: u64) -> Result<()> {
+    let len = seccomp::install(spec.seccomp, keep)?;
+    if spec.verbose && len > 0 {
         say!(2; "launcher: seccomp filter installed: ", len, " instructions");
     }
     Ok(())

@@ -19,6 +19,15 @@ impl Default for Mount {
     }
 }
 
+/// The capability sets besides the bounding set (bit N = capability N).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CapSets {
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
 /// Which program becomes the container's PID 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Init {
@@ -140,10 +149,13 @@ pub struct Spec {
     pub devices: List<Device, MAX_DEVICES>,
     /// `--name`: the cgroup's name under `knocker/`; default: the launcher's pid.
     pub name: Option<&'static [u8]>,
-    /// Capabilities the container keeps (bit N = capability N).
+    /// Capabilities the container keeps (bit N = capability N): its bounding set, and its
+    /// effective, permitted and inheritable sets unless `cap_sets` says otherwise.
     pub caps: u64,
+    /// An OCI config's other four sets, each as given (within the bounding set).
+    pub cap_sets: Option<CapSets>,
     pub allow_new_privs: bool,
-    pub seccomp: bool,
+    pub seccomp: crate::seccomp::Seccomp,
     pub tty: Tty,
     /// COMMAND's argv when it does not come from the launcher's own argv (the OCI config's
     /// `process.args`); its first word is the program.
@@ -187,8 +199,9 @@ impl Spec {
             devices: List::new(),
             name: None,
             caps: DEFAULT_CAPS,
+            cap_sets: None,
             allow_new_privs: false,
-            seccomp: true,
+            seccomp: crate::seccomp::Seccomp::Default,
             tty: Tty::Auto,
             argv: None,
             detached: None,

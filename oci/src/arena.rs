@@ -48,4 +48,17 @@ impl Arena {
         // SAFETY: 8-byte aligned, n*8 zeroed bytes: n NULL pointers.
         Some(unsafe { core::slice::from_raw_parts_mut(raw.as_mut_ptr() as *mut *const core::ffi::c_char, n) })
     }
+
+    /// `n` default values of `T` (a plain-data type), for the rest of the process.
+    pub fn slice<T: Copy + Default>(&mut self, n: usize) -> Option<&'static mut [T]> {
+        let raw = self.bytes(n.checked_mul(core::mem::size_of::<T>())?, core::mem::align_of::<T>())?;
+        let p = raw.as_mut_ptr() as *mut T;
+        for i in 0..n {
+            // SAFETY: `raw` has room for n values of T at T's alignment; each slot is written
+            // before the slice over them is made.
+            unsafe { p.add(i).write(T::default()) };
+        }
+        // SAFETY: n initialised values of T, handed out once and never freed.
+        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+    }
 }

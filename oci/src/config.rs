@@ -6,7 +6,8 @@ use crate::arena::Arena;
 use crate::json::{self, Kind, Value};
 use launcher::error::{Error, Result};
 use launcher::process_limits::{Rlimit, namespaced_sysctl, rlimit_number};
-use launcher::spec::{self, Init, Mount, Spec, Tty};
+use launcher::seccomp::Seccomp;
+use launcher::spec::{self, CapSets, Init, Mount, Spec, Tty};
 use core::ffi::CStr;
 
 /// What the front end needs besides the Spec.
@@ -19,9 +20,11 @@ pub struct Config {
     pub annotations: &'static [u8],
     /// The `hooks` object, if any.
     pub hooks: Option<Value<'static>>,
+    /// The `linux.seccomp` object as written, kept with the state for `exec`.
+    pub seccomp: Option<&'static [u8]>,
 }
 
-fn bad(field: &'static str, what: &'static str) -> Error {
+pub(crate) fn bad(field: &'static str, what: &'static str) -> Error {
     Error::new("config.json:").on(field).hint(what)
 }
 
@@ -33,7 +36,7 @@ pub(crate) fn string(arena: &mut Arena, v: Value<'static>, field: &'static str) 
     CStr::from_bytes_with_nul(&buf[..n + 1]).map_err(|_| bad(field, "a string with a NUL"))
 }
 
-fn bytes(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static [u8]> {
+pub(crate) fn bytes(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static [u8]> {
     string(arena, v, field).map(CStr::to_bytes)
 }
 
@@ -75,7 +78,8 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     s.name = Some(id);
     s.locked = false;
     s.limits.pids_by_default = false;
-    s.seccomp = false;
+    s.seccomp = Seccomp::Unconfined;
+    let mut seccomp_src = None;
     s.allow_new_privs = true;
     s.caps = 0;
 
@@ -114,14 +118,16 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         if let Some(path) = linux.get("cgroupsPath") {
             s.cgroup_path = Some(cgroup_path(bytes(arena, path, "linux.cgroupsPath")?, arena)?);
         }
-        // The default filter stands for any profile until config profiles are compiled.
-        s.seccomp = linux.get("seccomp").is_some_and(|v| v.kind() == Kind::Object);
+        if let Some(profile) = expect(linux.get("seccomp"), Kind::Object, "linux.seccomp", "expected an object")? {
+            s.seccomp = Seccomp::Profile(crate::seccomp::profile(profile, arena)?);
+            seccomp_src = Some(profile.src);
+        }
     }
 
     let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
     let hooks = top.get("hooks").filter(|h| h.kind() == Kind::Object);
     crate::hooks::check(hooks)?;
-    Ok(Config { spec: s, terminal, console_size, annotations, hooks })
+    Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src })
 }
 
 /// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it
@@ -186,14 +192,22 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         s.oom_score_adj = Some(adj.as_i64().filter(|n| (-1000..=1000).contains(n)).ok_or_else(|| bad("process.oomScoreAdj", "a number from -1000 to 1000"))? as i32);
     }
     if let Some(caps) = expect(process.get("capabilities"), Kind::Object, "process.capabilities", "expected an object")? {
-        // One set for all five, as the launcher keeps them: the bounding set bounds the rest.
-        if let Some(bounding) = caps.get("bounding") {
-            for c in bounding.items() {
-                let name = bytes(arena, c, "process.capabilities.bounding")?;
-                let bit = spec::parse_cap(name).ok_or_else(|| bad("process.capabilities.bounding", "an unknown capability"))?;
-                s.caps |= bit;
+        let mut set = |name: &'static str, field: &'static str| -> Result<u64> {
+            let mut bits = 0;
+            for c in caps.get(name).map(|v| v.items()).into_iter().flatten() {
+                let name = bytes(arena, c, field)?;
+                // As runc: a capability this build does not know (a newer kernel's) is skipped.
+                bits |= spec::parse_cap(name).unwrap_or(0);
             }
-        }
+            Ok(bits)
+        };
+        s.caps = set("bounding", "process.capabilities.bounding")?;
+        s.cap_sets = Some(CapSets {
+            effective: set("effective", "process.capabilities.effective")?,
+            permitted: set("permitted", "process.capabilities.permitted")?,
+            inheritable: set("inheritable", "process.capabilities.inheritable")?,
+            ambient: set("ambient", "process.capabilities.ambient")?,
+        });
     }
 
     Ok((terminal, console_size))

@@ -13,10 +13,12 @@ pub mod arena;
 pub mod config;
 pub mod hooks;
 pub mod json;
+pub mod seccomp;
 pub mod state;
 
 use crate::state::{Saved, Status};
 use launcher::error::{self, Context, Error, Result};
+use launcher::seccomp::Seccomp;
 use launcher::supervise;
 use linker::sys::fs::{self, LOCK_EX, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use linker::sys::process;
@@ -326,9 +328,19 @@ fn read_config(bundle: &'static [u8], arena: &mut arena::Arena) -> Result<&'stat
         Err(Errno::ENOENT) => return Err(Error::new("no config.json in the bundle:").on(bundle).hint("knocker spec writes a default one")),
         Err(e) => return Err(Error::sys("cannot open", e).on(&path)),
     };
-    let size = fs::fstat(fd.raw()).context_on("cannot stat", &path)?.size as usize;
-    let buf = arena.bytes(size, 1).ok_or_else(|| Error::new("config.json is too large:").on(&path))?;
-    let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &path)?;
+    read_open(fd, &path, arena)
+}
+
+/// The whole of the file at `path`, in the arena.
+fn read_whole(path: &mut state::Path, arena: &mut arena::Arena) -> Result<&'static [u8]> {
+    let fd = fs::open(path.as_cstr().context("path too long")?, O_RDONLY).context_on("cannot open", &*path)?;
+    read_open(fd, path, arena)
+}
+
+fn read_open(fd: Fd, path: &state::Path, arena: &mut arena::Arena) -> Result<&'static [u8]> {
+    let size = fs::fstat(fd.raw()).context_on("cannot stat", path)?.size as usize;
+    let buf = arena.bytes(size, 1).ok_or_else(|| Error::new("too large:").on(path))?;
+    let n = fs::read_all(fd.raw(), buf).context_on("cannot read", path)?;
     Ok(&buf[..n])
 }
 
@@ -383,6 +395,9 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     // From here on a failure removes what was made.
     let cleanup = Cleanup { root: g.root, id, armed: true };
     let mask = supervise::block_signals()?;
+    if let Some(src) = cfg.seccomp {
+        state::save_profile(g.root, id, src)?;
+    }
     let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
     cfg.spec.detached = fifo.as_ref().map(Fd::raw);
     let running = launcher::create(&mut cfg.spec, id, *rest.args, env, mask)?;
@@ -394,7 +409,11 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         created: time::rfc3339(time::realtime()),
         annotations: { let mut t = Text::new(); t.bytes(cfg.annotations); t },
         caps: cfg.spec.caps,
-        seccomp: cfg.spec.seccomp,
+        seccomp: match cfg.spec.seccomp {
+            Seccomp::Unconfined => state::Filter::Unconfined,
+            Seccomp::Default => state::Filter::Default,
+            Seccomp::Profile(_) => state::Filter::Profile,
+        },
         cgroup: match cfg.spec.cgroup_path {
             Some(path) => { let mut g = launcher::cgroup::Group::new(); g.bytes(path); g }
             None => launcher::cgroup::launcher_group(id),
@@ -466,6 +485,15 @@ impl Drop for Cleanup<'_> {
             state::remove(self.root, self.id);
         }
     }
+}
+
+/// The seccomp profile kept with a container's state, compiled again for a process `exec`'d
+/// into it.
+fn saved_profile(root: &[u8], id: &[u8], arena: &mut arena::Arena) -> Result<&'static launcher::seccomp::Profile<'static>> {
+    let mut path = state::file(root, id, "seccomp.json");
+    let doc = read_whole(&mut path, arena)?;
+    let top = json::parse(doc).map_err(|_| Error::new("a damaged state file:").on(&path))?;
+    seccomp::profile(top, arena)
 }
 
 /// `<root>/<id>/exec.fifo`, open read-write for PID 1 to wait on.
@@ -604,16 +632,16 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
         return Err(Error::new("the container is not running:").on(id));
     }
     spec.caps = saved.caps;
-    spec.seccomp = saved.seccomp;
+    spec.seccomp = match saved.seccomp {
+        state::Filter::Unconfined => Seccomp::Unconfined,
+        state::Filter::Default => Seccomp::Default,
+        state::Filter::Profile => Seccomp::Profile(saved_profile(g.root, id, &mut arena)?),
+    };
     match process_file {
         Some(path) => {
             let mut p = state::Path::new();
             p.bytes(path);
-            let fd = fs::open(p.as_cstr().context("path too long")?, O_RDONLY).context_on("cannot open", &p)?;
-            let size = fs::fstat(fd.raw()).context_on("cannot stat", &p)?.size as usize;
-            let buf = arena.bytes(size, 1).ok_or_else(|| Error::new("--process file too large"))?;
-            let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &p)?;
-            let doc: &'static [u8] = &buf[..n];
+            let doc = read_whole(&mut p, &mut arena)?;
             let top = json::parse(doc).map_err(|e| Error::new("--process is not valid JSON:").hint(e.what))?;
             spec.caps = 0;
             spec.workdir = c"/";

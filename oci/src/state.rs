@@ -50,6 +50,15 @@ impl Status {
     }
 }
 
+/// Which seccomp filter the container has; a config's profile is kept as `seccomp.json` in
+/// the container's state directory.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    Unconfined = 0,
+    Default = 1,
+    Profile = 2,
+}
+
 /// What state.json holds, read back.
 pub struct Saved {
     pub pid: i32,
@@ -58,9 +67,9 @@ pub struct Saved {
     pub created: Text<40>,
     pub annotations: Text<4096>,
     /// What a process `exec`'d into the container gets unless its own process.json says:
-    /// the container's capability set and whether it has the seccomp filter.
+    /// the container's capability set and its seccomp filter.
     pub caps: u64,
-    pub seccomp: bool,
+    pub seccomp: Filter,
     /// The container's group, relative to each hierarchy's root.
     pub cgroup: launcher::cgroup::Group,
 }
@@ -93,7 +102,7 @@ pub fn render(id: &[u8], status: Status, saved: &Saved, full: bool) -> Text<8192
     t.push(",\"annotations\":").bytes(saved.annotations.as_bytes());
     if full {
         t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time);
-        t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(if saved.seccomp { "true" } else { "false" }).push(",\"cgroup\":");
+        t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(saved.seccomp as u64).push(",\"cgroup\":");
         json_string(&mut t, saved.cgroup.as_bytes());
         t.push(",\"created\":");
         json_string(&mut t, saved.created.as_bytes());
@@ -117,6 +126,13 @@ pub fn save(root: &[u8], id: &[u8], saved: &Saved) -> Result<()> {
     fs::rename(tmp.as_cstr().context("path too long")?, done.as_cstr().context("path too long")?).context_on("cannot write", &done)
 }
 
+/// Keeps a config's seccomp section for `exec` (`<root>/<id>/seccomp.json`).
+pub fn save_profile(root: &[u8], id: &[u8], src: &[u8]) -> Result<()> {
+    let mut path = file(root, id, "seccomp.json");
+    let fd = fs::openat(fs::AT_FDCWD, path.as_cstr().context("path too long")?, O_WRONLY | O_CREAT | O_TRUNC, 0o600).context_on("cannot write", &path)?;
+    fs::write_all(fd.raw(), src).context_on("cannot write", &path)
+}
+
 /// Reads `<root>/<id>/state.json`; an unknown id is an error naming it.
 pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
     let mut path = file(root, id, "state.json");
@@ -135,7 +151,11 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
         created: Text::new(),
         annotations: Text::new(),
         caps: ours.get("caps").and_then(|v| v.as_u64()).unwrap_or(0),
-        seccomp: ours.get("seccomp").and_then(|v| v.as_bool()).unwrap_or(true),
+        seccomp: match ours.get("seccomp").and_then(|v| v.as_u64()) {
+            Some(0) => Filter::Unconfined,
+            Some(2) => Filter::Profile,
+            _ => Filter::Default,
+        },
         cgroup: launcher::cgroup::launcher_group(id),
     };
     let mut tmp = [0u8; 1024];
@@ -179,7 +199,7 @@ fn is_zombie(pid: i32) -> bool {
 
 /// Removes the container's directory and what is in it.
 pub fn remove(root: &[u8], id: &[u8]) {
-    for name in ["exec.fifo", "state.json", "state.json.new"] {
+    for name in ["exec.fifo", "state.json", "state.json.new", "seccomp.json"] {
         let mut p = file(root, id, name);
         if let Ok(c) = p.as_cstr() {
             let _ = fs::unlinkat(fs::AT_FDCWD, c, 0);

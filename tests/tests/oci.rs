@@ -516,3 +516,61 @@ fn the_configs_masked_and_read_only_paths_replace_knockers() {
     assert_eq!(lines[1], "0", "kcore still masked: {out:?}");
     assert_eq!(lines[2], "knocker2", "/proc/sys writable, in the container's own UTS namespace: {out:?}");
 }
+
+#[test]
+fn a_configs_seccomp_profile_is_compiled_and_kept_for_exec() {
+    let _g = shared();
+    let script = "mkdir /tmp/made 2>/dev/null; echo mkdir=$?; kill -0 $$ 2>/dev/null; echo kill0=$?; kill -CONT $$; echo cont=$?; grep ^Seccomp: /proc/self/status";
+    // Control: without a profile, both calls work.
+    let plain = Bundle::new("oci-seccomp-control", |c| {
+        args(c, script);
+        c["root"]["readonly"] = json!(false);
+    });
+    let out = plain.knocker(&["run", "plain"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "mkdir=0\nkill0=0\ncont=0\nSeccomp:\t0\n"), "{out:?}");
+
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat", "socketcall"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]}
+        ]
+    });
+    let b = Bundle::new("oci-seccomp", |c| {
+        args(c, &format!("{script}; touch /tmp/ready; while :; do sleep 0.05; done"));
+        c["root"]["readonly"] = json!(false);
+        c["linux"]["seccomp"] = profile.clone();
+    });
+    assert_eq!(b.knocker(&["run", "--detach", "sc"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.path().join("rootfs/tmp/ready").exists()));
+    // The container's output went to the bundle's knocker.out through the detached run.
+    let said = std::fs::read_to_string(b.path().join("knocker.out")).unwrap();
+    assert_eq!(said, "mkdir=1\nkill0=1\ncont=0\nSeccomp:\t2\n", "mkdir refused, kill with signal 0 refused, other signals not");
+    assert!(!b.path().join("rootfs/tmp/made").exists());
+    // A process exec'd into it gets the same filter, read back from the state directory.
+    let out = b.knocker(&["exec", "sc", "sh", "-c", "mkdir /tmp/again; echo $?"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.ends_with("1\n") && out.stderr.contains("Permission denied") || out.stdout.contains("Permission denied"), "{out:?}");
+    assert!(!b.path().join("rootfs/tmp/again").exists());
+    assert_eq!(b.knocker(&["kill", "sc", "KILL"]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.state("sc")["status"] == "stopped"));
+    assert_eq!(b.knocker(&["delete", "sc"]).code, 0);
+    assert!(!b.root.join("sc").exists(), "the profile kept for exec is removed with the state");
+
+    // What knocker cannot do is refused in one line, and nothing is left.
+    let notify = Bundle::new("oci-seccomp-notify", |c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]});
+    });
+    let out = notify.knocker(&["run", "n"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("linux.seccomp.listenerPath"), "{out:?}");
+    assert!(!notify.root.join("n").exists());
+    let bad = Bundle::new("oci-seccomp-bad", |c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]});
+    });
+    let out = bad.knocker(&["run", "b"]);
+    assert!(out.code == 1 && out.stderr.contains("linux.seccomp.syscalls[].args") && out.stderr.contains("index is 0 to 5"), "{out:?}");
+}

@@ -173,3 +173,23 @@ fn podman_exec_joins_the_running_container_with_its_confinement() {
     assert_eq!(podman(&["stop", "-t", "5", &id]).code, 0);
     assert_eq!(podman(&["rm", &id]).code, 0);
 }
+
+#[test]
+fn podmans_seccomp_profiles_are_compiled_and_enforced() {
+    let _g = shared();
+    let script = "grep ^Seccomp: /proc/self/status; mkdir /tmp/d && echo made";
+    // podman's own default profile is in force (mode 2) and lets mkdir through.
+    let out = podman_run(&["--rm", "--network", "none"], &["sh", "-c", script]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "Seccomp:\t2\nmade\n"), "{out:?}");
+    let out = podman_run(&["--rm", "--network", "none", "--security-opt", "seccomp=unconfined"], &["sh", "-c", script]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "Seccomp:\t0\nmade\n"), "{out:?}");
+    // A profile of the user's, handed over by podman in config.json.
+    let dir = Scratch::new("podman-seccomp");
+    let profile = dir.path().join("profile.json");
+    std::fs::write(&profile, r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}"#).unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    let out = podman_run(&["--rm", "--network", "none", "--security-opt", &opt], &["sh", "-c", script]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout, "Seccomp:\t2\n", "{out:?}");
+    assert!(out.stderr.contains("Permission denied"), "{out:?}");
+}

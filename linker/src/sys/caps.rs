@@ -98,3 +98,13 @@ pub fn clear_ambient() -> Result<()> {
         other => other.map(drop),
     }
 }
+
+const PR_CAP_AMBIENT_RAISE: usize = 2;
+
+/// Adds each capability of `set` to the ambient set (each must be permitted and inheritable).
+pub fn raise_ambient(set: u64) -> Result<()> {
+    for cap in (0..64).filter(|c| set & (1 << c) != 0) {
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)?;
+    }
+    Ok(())
+}

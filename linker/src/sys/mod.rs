@@ -10,6 +10,7 @@ pub mod mount;
 pub mod ns;
 pub mod poll;
 pub mod process;
+pub mod seccomp;
 pub mod signal;
 pub mod socket;
 pub mod time;
