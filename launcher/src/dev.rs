@@ -64,13 +64,70 @@ pub fn populate(root: &Fd) -> Result<()> {
 
 /// `--device`: each host node bound at its container path (created, parents included, when
 /// missing). Opening it is allowed by the container's device rules, and by nothing else.
+/// An OCI config's nodes are made first, then bound the same way (see [`Staging`]).
 pub fn add_devices(root: &Fd, devices: &[Device]) -> Result<()> {
-    for d in devices {
+    let mut staging = None;
+    for (i, d) in devices.iter().enumerate() {
         let point = target(root, d.path, false)?;
-        let mut host = Text::<4096>::new();
-        host.bytes(d.host);
-        mount_on(Some(host.as_cstr().context("--device path too long")?), &point, None, MS_BIND, None)
-            .context_on("cannot bind --device", d.host)?;
+        let mut source = Text::<4096>::new();
+        if d.host.is_empty() {
+            if staging.is_none() {
+                staging = Some(Staging::new(root)?);
+            }
+            if let Some(s) = &staging {
+                source = s.make(i, d)?;
+            }
+        } else {
+            source.bytes(d.host);
+        }
+        mount_on(Some(source.as_cstr().context("--device path too long")?), &point, None, MS_BIND, None)
+            .context_on("cannot bind the device", d.path)?;
     }
     Ok(())
+}
+
+/// Where an OCI config's nodes are made: /dev is `nodev`, so they are made in a small tmpfs of
+/// their own mounted without it (at `/dev/.nodes`, mode 700), bound to where they belong, and
+/// the tmpfs is detached and its directory removed again — the bound nodes keep it alive.
+struct Staging {
+    dev: Fd,
+    dir: Fd,
+}
+
+impl Staging {
+    fn new(root: &Fd) -> Result<Staging> {
+        let dev = open_strict(root, c"/dev").context("cannot open /dev")?;
+        fs::mkdirat(dev.raw(), c".nodes", 0o700).context("mkdir /dev/.nodes")?;
+        let point = open_strict(&dev, c".nodes").context("open /dev/.nodes")?;
+        mount_on(Some(c"tmpfs"), &point, Some(c"tmpfs"), MS_NOSUID | MS_NOEXEC, Some(c"mode=700,size=4k"))
+            .context("cannot mount the tmpfs for the config's device nodes")?;
+        // Looked up again, the path now leads into the fresh tmpfs.
+        let dir = open_strict(&dev, c".nodes").context("open /dev/.nodes")?;
+        Ok(Staging { dev, dir })
+    }
+
+    /// Makes node `i` as `d` describes it (the umask trims mknod's mode: it is set again);
+    /// returns its path, to bind from.
+    fn make(&self, i: usize, d: &Device) -> Result<Text<4096>> {
+        let mut name = Text::<16>::new();
+        name.push(i);
+        let name = name.as_cstr().context("node name")?;
+        let mode = d.node.mode & 0o777;
+        let dir = self.dir.raw();
+        fs::mknodat(dir, name, d.node.kind | mode, libc::makedev(d.major, d.minor)).context_on("cannot make the device node", d.path)?;
+        fs::fchmodat(dir, name, mode).context_on("cannot set the mode of", d.path)?;
+        fs::fchownat(dir, name, d.node.uid, d.node.gid).context_on("cannot set the owner of", d.path)?;
+        let mut path = Text::new();
+        path.bytes(crate::rootfs::fd_path(&self.dir).as_bytes()).push("/").push(i);
+        Ok(path)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Ok(p) = crate::rootfs::fd_path(&self.dir).as_cstr() {
+            let _ = linker::sys::mount::umount2(p, linker::sys::mount::MNT_DETACH);
+        }
+        let _ = fs::unlinkat(self.dev.raw(), c".nodes", libc::AT_REMOVEDIR);
+    }
 }

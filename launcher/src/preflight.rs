@@ -56,6 +56,11 @@ pub fn warn_if_reachable(spec: &Spec) {
 pub fn resolve_devices(spec: &mut Spec) -> Result<()> {
     let mut resolved = linker::List::<spec::Device, { spec::MAX_DEVICES }>::new();
     for mut d in spec.devices.iter() {
+        if d.host.is_empty() {
+            // An OCI config's node, described in full.
+            let _ = resolved.push(d);
+            continue;
+        }
         let mut host = Text::<4096>::new();
         host.bytes(d.host);
         let st = match fs::stat(host.as_cstr().context("--device path too long")?) {

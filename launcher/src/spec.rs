@@ -77,8 +77,11 @@ pub fn default_pids(threads_max: u64, pid_max: u64) -> u64 {
     (threads_max.min(pid_max) * 15 / 100).max(64)
 }
 
-/// `--device HOST_PATH[:CONTAINER_PATH][:PERMS]`: a host device node made available inside.
-/// `block`, `major` and `minor` are filled in from the host node before the container starts.
+/// A device node inside the container: `--device HOST_PATH[:CONTAINER_PATH][:PERMS]` (a host
+/// node, bound; `block`, `major` and `minor` are filled in from it before the container
+/// starts), or an OCI config's `linux.devices` entry (no host path: the node is made, with
+/// `node`'s mode and owner). `access` is what the device rules allow on it (0: only what the
+/// rules say otherwise, as for an OCI config's devices).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Device {
     pub host: &'static [u8],
@@ -87,15 +90,26 @@ pub struct Device {
     pub block: bool,
     pub major: u32,
     pub minor: u32,
+    pub node: Node,
+}
+
+/// How a made node looks: its type (`S_IFCHR`, `S_IFBLK`, `S_IFIFO`), mode and owner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Node {
+    pub kind: u32,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Default for Device {
     fn default() -> Self {
-        Device { host: b"", path: b"", access: 0, block: false, major: 0, minor: 0 }
+        Device { host: b"", path: b"", access: 0, block: false, major: 0, minor: 0, node: Node::default() }
     }
 }
 
-pub const MAX_DEVICES: usize = 16;
+pub const MAX_DEVICES: usize = 32;
+pub const MAX_DEVICE_RULES: usize = 32;
 
 /// Splits `--device` as Docker does: `HOST`, `HOST:CONTAINER`, `HOST:PERMS` (when the second
 /// part is a valid permission string) or `HOST:CONTAINER:PERMS`; PERMS from `rwm`, default
@@ -147,6 +161,8 @@ pub struct Spec {
     pub init: Init,
     pub limits: Limits,
     pub devices: List<Device, MAX_DEVICES>,
+    /// More allow rules for the device cgroup (an OCI config's `linux.resources.devices`).
+    pub device_rules: List<crate::cgroup::devices::Rule, MAX_DEVICE_RULES>,
     /// `--name`: the cgroup's name under `knocker/`; default: the launcher's pid.
     pub name: Option<&'static [u8]>,
     /// Capabilities the container keeps (bit N = capability N): its bounding set, and its
@@ -197,6 +213,7 @@ impl Spec {
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),
+            device_rules: List::new(),
             name: None,
             caps: DEFAULT_CAPS,
             cap_sets: None,

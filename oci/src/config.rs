@@ -102,6 +102,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
 
     if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
         namespaces(&mut s, linux, arena)?;
+        devices(&mut s, linux, arena)?;
         if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
             resources(&mut s, r)?;
         }
@@ -313,6 +314,78 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
         return Err(bad("linux.namespaces", "sharing the host's pid, mount, ipc or uts namespace is not supported"));
     }
     s.host_network = !network;
+    Ok(())
+}
+
+/// `linux.devices`: nodes made inside the container, each at its path with its type, numbers,
+/// mode and owner. The container's standard nodes (null, zero, …) are knocker's already.
+fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
+    for d in linux.get("devices").map(|d| d.items()).into_iter().flatten() {
+        let path = bytes(arena, d.get("path").ok_or_else(|| bad("linux.devices[].path", "missing"))?, "linux.devices[].path")?;
+        if path.first() != Some(&b'/') || path.len() < 2 {
+            return Err(bad("linux.devices[].path", "must be an absolute path"));
+        }
+        if path.strip_prefix(b"/dev/").is_some_and(|n| launcher::dev::DEVICES.iter().any(|d| d.to_bytes() == n)) {
+            continue;
+        }
+        let kind = match d.get("type").and_then(|t| t.raw_str()) {
+            Some(b"c" | b"u") => libc::S_IFCHR,
+            Some(b"b") => libc::S_IFBLK,
+            Some(b"p") => libc::S_IFIFO,
+            _ => return Err(bad("linux.devices[].type", "c, b, u or p")),
+        };
+        let number = |name, field| {
+            d.get(name).and_then(|v| v.as_u64()).filter(|&n| n <= u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad(field, "expected a number"))
+        };
+        let (major, minor) = if kind == libc::S_IFIFO {
+            (0, 0)
+        } else {
+            (number("major", "linux.devices[].major")?, number("minor", "linux.devices[].minor")?)
+        };
+        let optional = |name, field, default| if d.get(name).is_some() { number(name, field) } else { Ok(default) };
+        let node = spec::Node {
+            kind,
+            mode: optional("fileMode", "linux.devices[].fileMode", 0o666)?,
+            uid: optional("uid", "linux.devices[].uid", 0)?,
+            gid: optional("gid", "linux.devices[].gid", 0)?,
+        };
+        let device = spec::Device { host: b"", path, access: 0, block: kind == libc::S_IFBLK, major, minor, node };
+        s.devices.push(device).map_err(|_| bad("linux.devices", "more than 32 devices"))?;
+    }
+    if let Some(rules) = linux.get("resources").and_then(|r| r.get("devices")) {
+        device_rules(s, rules)?;
+    }
+    Ok(())
+}
+
+/// `linux.resources.devices`: allow rules on top of knocker's list (which starts from "deny
+/// everything", as Docker's configs do). A deny of everything drops the allows before it; a
+/// deny of particular devices after an allow cannot be kept apart from it and is refused.
+fn device_rules(s: &mut Spec, rules: Value<'static>) -> Result<()> {
+    use launcher::cgroup::devices::{self, Rule};
+    let field = "linux.resources.devices";
+    for r in rules.items() {
+        let kind = match r.get("type").and_then(|t| t.raw_str()) {
+            None | Some(b"a") => devices::ANY,
+            Some(b"c") => devices::CHAR,
+            Some(b"b") => devices::BLOCK,
+            _ => return Err(bad(field, "type is a, c or b")),
+        };
+        // A missing number, or -1, stands for any.
+        let number = |name| r.get(name).and_then(|v| v.as_i64()).filter(|&n| (0..=u32::MAX as i64).contains(&n)).map(|n| n as u32);
+        let access = match r.get("access").and_then(|a| a.raw_str()) {
+            None | Some(b"") => devices::RWM,
+            Some(a) => devices::parse_access(a).ok_or_else(|| bad(field, "access is made of r, w and m"))?,
+        };
+        let rule = Rule { kind, major: number("major"), minor: number("minor"), access };
+        if r.get("allow").and_then(|a| a.as_bool()).unwrap_or(false) {
+            s.device_rules.push(rule).map_err(|_| bad(field, "more than 32 rules"))?;
+        } else if kind == devices::ANY && rule.major.is_none() && rule.minor.is_none() {
+            s.device_rules = linker::List::new();
+        } else if !s.device_rules.is_empty() {
+            return Err(bad(field, "a deny rule for some devices after an allow rule is not supported (deny everything, then allow)"));
+        }
+    }
     Ok(())
 }
 

@@ -574,3 +574,38 @@ fn a_configs_seccomp_profile_is_compiled_and_kept_for_exec() {
     let out = bad.knocker(&["run", "b"]);
     assert!(out.code == 1 && out.stderr.contains("linux.seccomp.syscalls[].args") && out.stderr.contains("index is 0 to 5"), "{out:?}");
 }
+
+#[test]
+fn the_configs_devices_are_made_and_its_device_rules_allowed() {
+    let _g = shared();
+    let script = "stat -c '%A %u %g %t %T' /dev/disk /dev/pipe; test -p /dev/pipe && echo fifo; \
+                  head -c 1 /dev/disk >/dev/null && echo read; echo x 2>/dev/null >/dev/disk || echo no-write; test -e /dev/.nodes || echo clean";
+    let devices = json!([
+        {"path": "/dev/disk", "type": "b", "major": 7, "minor": 0, "fileMode": 0o640, "uid": 0, "gid": 6},
+        {"path": "/dev/pipe", "type": "p", "fileMode": 0o600},
+        {"path": "/dev/null", "type": "c", "major": 1, "minor": 3}
+    ]);
+    let allowed = Bundle::new("oci-devices", |c| {
+        args(c, script);
+        c["linux"]["devices"] = devices.clone();
+        c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "b", "major": 7, "minor": 0, "access": "r"}]);
+    });
+    let out = allowed.knocker(&["run", "dev"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines, ["brw-r----- 0 6 7 0", "prw------- 0 0 0 0", "fifo", "read", "no-write", "clean"], "{out:?}");
+    // Control: the same node without the rule that allows it opens nothing.
+    let denied = Bundle::new("oci-devices-denied", |c| {
+        args(c, "head -c 1 /dev/disk");
+        c["linux"]["devices"] = devices.clone();
+        c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}]);
+    });
+    let out = denied.knocker(&["run", "dev"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out:?}");
+    let bad = Bundle::new("oci-devices-bad", |c| {
+        c["linux"]["resources"]["devices"] = json!([{"allow": true, "type": "c", "major": 1, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 5}]);
+    });
+    let out = bad.knocker(&["run", "b"]);
+    assert!(out.code == 1 && out.stderr.contains("linux.resources.devices") && !bad.root.join("b").exists(), "{out:?}");
+}

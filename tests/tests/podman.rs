@@ -193,3 +193,14 @@ fn podmans_seccomp_profiles_are_compiled_and_enforced() {
     assert_eq!(out.stdout, "Seccomp:\t2\n", "{out:?}");
     assert!(out.stderr.contains("Permission denied"), "{out:?}");
 }
+
+#[test]
+fn podmans_devices_are_made_and_allowed() {
+    let _g = shared();
+    let script = "stat -c '%t %T' /dev/xd && head -c 1 /dev/xd >/dev/null && echo read; echo x 2>/dev/null >/dev/xd || echo no-write";
+    let out = podman_run(&["--rm", "--network", "none", "--device", "/dev/loop0:/dev/xd:r"], &["sh", "-c", script]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "7 0\nread\nno-write\n"), "{out:?}");
+    // Control: without --device there is no such node.
+    let out = podman_run(&["--rm", "--network", "none"], &["test", "-e", "/dev/xd"]);
+    assert_eq!(out.code, 1, "{out:?}");
+}

@@ -52,14 +52,25 @@ pub const DEFAULT: [Rule; 10] = [
     Rule { kind: BLOCK, major: None, minor: None, access: MKNOD },
 ];
 
-/// The default rules, then one per `--device`.
-pub fn rules(devices: &[Device]) -> impl Iterator<Item = Rule> + '_ {
-    DEFAULT.into_iter().chain(devices.iter().map(|d| Rule {
-        kind: if d.block { BLOCK } else { CHAR },
-        major: Some(d.major),
-        minor: Some(d.minor),
-        access: d.access,
-    }))
+/// What a container may use: its `--device` nodes and an OCI config's rules, besides
+/// [`DEFAULT`].
+#[derive(Clone, Copy)]
+pub struct Allowed<'a> {
+    pub devices: &'a [Device],
+    pub extra: &'a [Rule],
+}
+
+impl Allowed<'_> {
+    /// The default rules, one per `--device`, then the extra ones.
+    pub fn rules(self) -> impl Iterator<Item = Rule> {
+        let nodes = self.devices.iter().filter(|d| d.access != 0).map(|d| Rule {
+            kind: if d.block { BLOCK } else { CHAR },
+            major: Some(d.major),
+            minor: Some(d.minor),
+            access: d.access,
+        });
+        DEFAULT.into_iter().chain(nodes).chain(self.extra.iter().copied())
+    }
 }
 
 /// A rule as the v1 `devices.allow` file takes it: `c 1:3 rwm`, `b *:* m`.

@@ -4,11 +4,11 @@
 
 use super::{CPU, CPUSET, Cgroup, DEVICES, Dir, MEMORY, PIDS, Path, devices, make_dir, write};
 use crate::error::{Context, Result};
-use crate::spec::{CPU_PERIOD_US, Device, Limits};
+use crate::spec::{CPU_PERIOD_US, Limits};
 use linker::Text;
 use linker::sys::fs;
 
-pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: &[Device]) -> Result<()> {
+pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: devices::Allowed) -> Result<()> {
     let dir = make_dir(h, group)?;
     cg.add(dir.clone(), h.kind);
     let mut tasks = dir.clone();
@@ -50,7 +50,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: &[D
         let mut allow = dir.clone();
         allow.push("/devices.allow");
         let fd = fs::open(allow.as_cstr().context("cgroup path too long:")?, fs::O_WRONLY).context_on("cannot open", &allow)?;
-        for rule in devices::rules(devs) {
+        for rule in devs.rules() {
             fs::write(fd.raw(), devices::v1_line(&rule).as_bytes()).context_on("cannot write", &allow)?;
         }
     }

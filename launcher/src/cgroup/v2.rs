@@ -5,14 +5,14 @@
 
 use super::{Cgroup, Dir, Kind, Path, devices, make_dir, write};
 use crate::error::{Context, Error, Result};
-use crate::spec::{CPU_PERIOD_US, Device, Limits};
+use crate::spec::{CPU_PERIOD_US, Limits};
 use linker::Text;
 use linker::sys::bpf::{self, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE};
 use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
 use linker::Fd;
 
 /// `devs`: the container's device rules go on this directory (None: another hierarchy has them).
-pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Option<&[Device]>) -> Result<()> {
+pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Option<devices::Allowed>) -> Result<()> {
     let wanted = [
         (limits.memory.is_some(), "memory"),
         (limits.pids.is_some(), "pids"),
@@ -69,8 +69,8 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
 
 /// Loads the device program for `devs` and attaches it to the cgroup `dir`. The attachment
 /// keeps the program alive; it goes away with the cgroup.
-fn attach_device_program(dir: &Fd, devs: &[Device]) -> Result<()> {
-    let (insns, n) = devices::program(devices::rules(devs));
+fn attach_device_program(dir: &Fd, devs: devices::Allowed) -> Result<()> {
+    let (insns, n) = devices::program(devs.rules());
     let prog = bpf::prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, 0, &insns[..n], c"MIT", b"knocker_devices")
         .context("cannot load the container's device program (bpf)")?;
     bpf::prog_attach(dir.raw(), prog.raw(), BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI)

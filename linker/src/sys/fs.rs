@@ -376,3 +376,15 @@ mod tests {
         assert_eq!(open(c"/nonexistent/x", O_RDONLY).unwrap_err(), Errno::ENOENT);
     }
 }
+
+/// `fchownat(2)` (symlinks not followed).
+pub fn fchownat(dir: i32, path: &CStr, uid: u32, gid: u32) -> Result<()> {
+    // SAFETY: `path` is a valid C string.
+    unsafe { call!(fchownat, dir, path.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }.map(drop)
+}
+
+/// `fchmodat(2)`.
+pub fn fchmodat(dir: i32, path: &CStr, mode: u32) -> Result<()> {
+    // SAFETY: `path` is a valid C string.
+    unsafe { call!(fchmodat, dir, path.as_ptr(), mode) }.map(drop)
+}
