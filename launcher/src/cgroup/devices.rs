@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn the_default_list_allows_the_standard_nodes_and_mknod_only() {
-        let (p, n) = program(rules(&[]));
+        let (p, n) = program(Allowed { devices: &[], extra: &[] }.rules());
         let p = &p[..n];
         for minor in [3, 5, 7, 8, 9] {
             assert!(allows(p, CHAR, 1, minor, READ | WRITE), "1:{minor}");
@@ -236,12 +236,22 @@ mod tests {
 
     #[test]
     fn a_device_rule_allows_exactly_its_access() {
-        let kmsg = Device { host: b"/dev/kmsg", path: b"/dev/kmsg", access: READ, block: false, major: 1, minor: 11 };
-        let (p, n) = program(rules(core::slice::from_ref(&kmsg)));
+        let kmsg = Device { host: b"/dev/kmsg", path: b"/dev/kmsg", access: READ, major: 1, minor: 11, ..Device::default() };
+        let allowed = Allowed { devices: core::slice::from_ref(&kmsg), extra: &[] };
+        let (p, n) = program(allowed.rules());
         assert!(allows(&p[..n], CHAR, 1, 11, READ));
         assert!(!allows(&p[..n], CHAR, 1, 11, READ | WRITE));
         assert!(!allows(&p[..n], CHAR, 1, 12, READ));
-        assert_eq!(v1_line(&rules(core::slice::from_ref(&kmsg)).last().unwrap()).as_bytes(), b"c 1:11 r");
+        assert_eq!(v1_line(&allowed.rules().last().unwrap()).as_bytes(), b"c 1:11 r");
+        // An OCI config's node (access 0) adds no rule; its config's rules do, wildcards too.
+        let made = Device { path: b"/dev/x", major: 7, minor: 0, block: true, ..Device::default() };
+        let extra = [Rule { kind: BLOCK, major: Some(7), minor: None, access: READ }];
+        let allowed = Allowed { devices: core::slice::from_ref(&made), extra: &extra };
+        assert_eq!(allowed.rules().count(), DEFAULT.len() + 1);
+        let (p, n) = program(allowed.rules());
+        assert!(allows(&p[..n], BLOCK, 7, 3, READ));
+        assert!(!allows(&p[..n], BLOCK, 7, 3, WRITE));
+        assert!(!allows(&p[..n], CHAR, 7, 3, READ));
     }
 
     #[test]
