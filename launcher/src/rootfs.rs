@@ -13,7 +13,7 @@ use core::ffi::CStr;
 use linker::sys::fs::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY};
 use linker::sys::fs::{RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
 use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT};
-use linker::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_RDONLY};
+use linker::sys::mount::MOUNT_ATTR_NODEV;
 use linker::sys::{Errno, Fd};
 use linker::{Text, say};
 
@@ -111,18 +111,24 @@ pub fn add_flags(top: &Fd, attrs: u64) -> core::result::Result<(), Errno> {
 pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
     for m in spec.mounts.iter() {
         match m {
-            Mount::Bind { src, dst, read_only } => bind(root, src, dst, read_only)?,
+            Mount::Bind { src, dst, flags, propagation } => bind(root, src, dst, flags, propagation)?,
             Mount::Tmpfs { dst } => {
                 let target = target(root, dst, true)?;
                 mount_on(Some(c"tmpfs"), &target, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(c"mode=755"))
                     .context_on("cannot mount tmpfs on", dst)?;
+            }
+            Mount::Fs { fstype, source, dst, flags, data } => {
+                let target = target(root, dst, true)?;
+                // nodev always: no device node reaches the container but through its /dev.
+                mount_on(Some(source), &target, Some(fstype), flags | MS_NODEV, data)
+                    .map_err(|e| Error::sys("cannot mount", e).on(fstype.to_bytes()).on(" on ").on(dst))?;
             }
         }
     }
     Ok(())
 }
 
-fn bind(root: &Fd, src: &[u8], dst: &[u8], read_only: bool) -> Result<()> {
+fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64) -> Result<()> {
     let mut s = Text::<4096>::new();
     s.bytes(src);
     let source = fs::open(s.as_cstr().context("--bind source too long")?, O_PATH)
@@ -130,15 +136,20 @@ fn bind(root: &Fd, src: &[u8], dst: &[u8], read_only: bool) -> Result<()> {
     let is_dir = fs::fstat(source.raw()).context_on("cannot stat --bind source", src)?.is_dir();
     let target = target(root, dst, is_dir)?;
     let mut from = fd_path(&source);
-    mount_on(Some(from.as_cstr().context("path")?), &target, None, MS_BIND | MS_REC, None)
+    mount_on(Some(from.as_cstr().context("path")?), &target, None, MS_BIND | (flags & MS_REC), None)
         .context_on("cannot bind-mount onto", dst)?;
     // The descriptor still names the covered directory; look the path up again to reach the
     // new mount, then make it (and every mount below it) nodev, and read-only if asked.
     let mut d = Text::<4096>::new();
     d.bytes(dst);
     let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
-    let attrs = if read_only { MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY } else { MOUNT_ATTR_NODEV };
-    add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)
+    // MOUNT_ATTR_RDONLY, _NOSUID and _NOEXEC have the values of their MS_ flags.
+    let attrs = MOUNT_ATTR_NODEV | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC));
+    add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)?;
+    if propagation != 0 {
+        mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
+    }
+    Ok(())
 }
 
 /// The mount point for a user mount at container path `dst`, created when missing (a

@@ -3,14 +3,21 @@
 
 use core::ffi::CStr;
 use linker::List;
+use linker::sys::mount::{MS_RDONLY, MS_REC};
 
 /// A user-requested mount inside the container, in command-line order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mount {
-    /// `--bind SRC:DST[:ro]`: SRC on the host, DST inside the container.
-    Bind { src: &'static [u8], dst: &'static [u8], read_only: bool },
+    /// `--bind SRC:DST[:ro]`: SRC on the host, DST inside the container. `flags`: `MS_REC`
+    /// (the mounts below SRC too, as `--bind` always does), `MS_RDONLY`, `MS_NOSUID`,
+    /// `MS_NOEXEC`; `propagation`: `MS_PRIVATE`/`MS_SHARED`/`MS_SLAVE`/`MS_UNBINDABLE`, with
+    /// `MS_REC` for the whole tree (0: as it comes).
+    Bind { src: &'static [u8], dst: &'static [u8], flags: u64, propagation: u64 },
     /// `--tmpfs DST`.
     Tmpfs { dst: &'static [u8] },
+    /// A file system of any type (an OCI config's tmpfs, mqueue, sysfs…), with `MS_*` flags
+    /// and the file system's own options.
+    Fs { fstype: &'static CStr, source: &'static CStr, dst: &'static [u8], flags: u64, data: Option<&'static CStr> },
 }
 
 impl Default for Mount {
@@ -289,11 +296,11 @@ pub fn parse_bind(s: &'static [u8]) -> Option<Mount> {
     let src = parts.next().filter(|p| !p.is_empty())?;
     let dst = parts.next().filter(|p| p.first() == Some(&b'/'))?;
     let read_only = match parts.next() {
-        None | Some(b"rw") => false,
-        Some(b"ro") => true,
+        None | Some(b"rw") => 0,
+        Some(b"ro") => MS_RDONLY,
         Some(_) => return None,
     };
-    Some(Mount::Bind { src, dst, read_only })
+    Some(Mount::Bind { src, dst, flags: MS_REC | read_only, propagation: 0 })
 }
 
 /// A path inside the container for `--tmpfs`/`--workdir`: absolute, no NUL.
@@ -398,9 +405,9 @@ mod tests {
         assert_eq!(parse_user(b"1:"), None);
         assert_eq!(
             parse_bind(b"/tmp/a:/data:ro"),
-            Some(Mount::Bind { src: b"/tmp/a", dst: b"/data", read_only: true })
+            Some(Mount::Bind { src: b"/tmp/a", dst: b"/data", flags: MS_REC | MS_RDONLY, propagation: 0 })
         );
-        assert_eq!(parse_bind(b"rel:/data"), Some(Mount::Bind { src: b"rel", dst: b"/data", read_only: false }));
+        assert_eq!(parse_bind(b"rel:/data"), Some(Mount::Bind { src: b"rel", dst: b"/data", flags: MS_REC, propagation: 0 }));
         assert_eq!(parse_bind(b"/a:relative"), None);
         assert_eq!(parse_bind(b"/a:/b:rx"), None);
         assert_eq!(parse_bind(b"/a"), None);

@@ -9,6 +9,10 @@ use launcher::process_limits::{Rlimit, namespaced_sysctl, rlimit_number};
 use launcher::seccomp::Seccomp;
 use launcher::spec::{self, CapSets, Init, Mount, Spec, Tty};
 use core::ffi::CStr;
+use linker::sys::mount::{
+    MS_BIND, MS_DIRSYNC, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME,
+    MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE,
+};
 
 /// What the front end needs besides the Spec.
 pub struct Config {
@@ -249,30 +253,85 @@ fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u8]> 
     arena.cstr(g).map(|c| c.to_bytes()).ok_or_else(|| Error::new("config.json is too large"))
 }
 
+/// Mount options as runc reads them: flags to set, flags to clear, or propagation. What is
+/// not here is the file system's own (`size=64m`, `mode=755`, …) and goes to it as data.
+const FLAGS: [(&str, u64); 22] = [
+    ("ro", MS_RDONLY),
+    ("nosuid", MS_NOSUID),
+    ("nodev", MS_NODEV),
+    ("noexec", MS_NOEXEC),
+    ("sync", MS_SYNCHRONOUS),
+    ("dirsync", MS_DIRSYNC),
+    ("noatime", MS_NOATIME),
+    ("nodiratime", MS_NODIRATIME),
+    ("relatime", MS_RELATIME),
+    ("strictatime", MS_STRICTATIME),
+    ("rbind", MS_BIND | MS_REC),
+    ("bind", MS_BIND),
+    ("private", MS_PRIVATE),
+    ("rprivate", MS_PRIVATE | MS_REC),
+    ("shared", MS_SHARED),
+    ("rshared", MS_SHARED | MS_REC),
+    ("slave", MS_SLAVE),
+    ("rslave", MS_SLAVE | MS_REC),
+    ("unbindable", MS_UNBINDABLE),
+    ("runbindable", MS_UNBINDABLE | MS_REC),
+    // Their opposites clear nothing knocker sets, and a few are runc's or crun's own words.
+    ("rw", 0),
+    ("suid", 0),
+];
+const IGNORED: [&str; 10] = ["dev", "exec", "async", "atime", "diratime", "norelatime", "nostrictatime", "remount", "tmpcopyup", "nomand"];
+const PROPAGATION: u64 = MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE;
+
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
-/// launcher's own, hardened ones; binds and tmpfs elsewhere become the launcher's mounts.
+/// launcher's own, hardened ones; the rest become the launcher's mounts.
 fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     let dst = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
     let kind = match m.get("type") {
         Some(t) => bytes(arena, t, "mounts[].type")?,
         None => b"",
     };
-    let options = m.get("options");
-    let has = |opt: &str| options.is_some_and(|o| o.items().any(|v| v.raw_str() == Some(opt.as_bytes())));
-    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/dev/mqueue" | b"/sys" | b"/sys/fs/cgroup");
+    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/sys" | b"/sys/fs/cgroup");
     if system {
         return Ok(());
     }
     if dst.first() != Some(&b'/') {
         return Err(bad("mounts[].destination", "must be an absolute path"));
     }
-    let entry = if kind == b"bind" || has("bind") || has("rbind") {
-        let src = bytes(arena, m.get("source").ok_or_else(|| bad("mounts[].source", "missing for a bind mount"))?, "mounts[].source")?;
-        Mount::Bind { src, dst, read_only: has("ro") }
-    } else if kind == b"tmpfs" {
-        Mount::Tmpfs { dst }
+    let (mut flags, mut data) = (0u64, linker::Text::<1024>::new());
+    for o in m.get("options").map(|o| o.items()).into_iter().flatten() {
+        let o = bytes(arena, o, "mounts[].options")?;
+        if let Some(&(_, f)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == o) {
+            flags |= f;
+        } else if !IGNORED.iter().any(|n| n.as_bytes() == o) {
+            if !data.is_empty() {
+                data.push(",");
+            }
+            data.bytes(o);
+        }
+    }
+    if data.overflowed() {
+        return Err(bad("mounts[].options", "too long"));
+    }
+    let source = match m.get("source") {
+        Some(v) => string(arena, v, "mounts[].source")?,
+        None => c"none",
+    };
+    let entry = if kind == b"bind" || flags & MS_BIND != 0 {
+        let propagation = flags & (PROPAGATION | if flags & PROPAGATION != 0 { MS_REC } else { 0 });
+        // A plain "bind" is not recursive; the propagation's own MS_REC says nothing about that.
+        let recursive = if m.get("options").is_some_and(|o| o.items().any(|v| v.raw_str() == Some(b"rbind"))) { MS_REC } else { 0 };
+        Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC)), propagation }
+    } else if matches!(kind, b"proc" | b"devpts") {
+        return Err(bad("mounts[].type", "proc and devpts are knocker's own, at /proc and /dev/pts only"));
+    } else if kind.is_empty() {
+        return Err(bad("mounts[].type", "missing (a file system type, or bind)"));
     } else {
-        return Err(bad("mounts[].type", "only bind and tmpfs mounts are supported besides the system ones"));
+        let fstype = arena.cstr(kind).ok_or_else(|| Error::new("config.json is too large"))?;
+        let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?) };
+        // sysfs elsewhere is read-only, as knocker's own /sys.
+        let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
+        Mount::Fs { fstype, source, dst, flags: (flags & !(PROPAGATION | MS_REC)) | forced, data }
     };
     s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
 }

@@ -609,3 +609,35 @@ fn the_configs_devices_are_made_and_its_device_rules_allowed() {
     let out = bad.knocker(&["run", "b"]);
     assert!(out.code == 1 && out.stderr.contains("linux.resources.devices") && !bad.root.join("b").exists(), "{out:?}");
 }
+
+#[test]
+fn mounts_of_every_kind_with_their_options() {
+    let _g = shared();
+    let b = Bundle::new("oci-mounts", |c| {
+        args(c, "for d in /dev/mqueue /data /bound /shared /sys2; do grep \" $d \" /proc/self/mountinfo | cut -d' ' -f5,6,7; grep \" $d \" /proc/mounts | cut -d' ' -f3,4; done");
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/dev/mqueue");
+        mounts.push(json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}));
+        mounts.push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=700", "noexec", "nosuid"]}));
+        mounts.push(json!({"destination": "/bound", "type": "bind", "source": "/usr", "options": ["rbind", "ro", "nosuid"]}));
+        mounts.push(json!({"destination": "/shared", "source": "/usr", "options": ["bind", "rshared"]}));
+        mounts.push(json!({"destination": "/sys2", "type": "sysfs", "source": "sysfs", "options": ["nosuid"]}));
+    });
+    let out = b.knocker(&["run", "m"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 10, "{out:?}");
+    assert!(lines[0].starts_with("/dev/mqueue rw,nosuid,nodev,noexec"), "{out:?}");
+    assert!(lines[1].starts_with("mqueue "), "{out:?}");
+    assert!(lines[2].starts_with("/data rw,nosuid,nodev,noexec"), "{out:?}");
+    assert!(lines[3].starts_with("tmpfs ") && lines[3].contains("size=1024k") && lines[3].contains("mode=700"), "{out:?}");
+    assert!(lines[4].starts_with("/bound ro,nosuid,nodev"), "{out:?}");
+    assert!(lines[6].starts_with("/shared rw,nodev") && lines[6].contains("shared:"), "rshared: {out:?}");
+    assert!(lines[8].starts_with("/sys2 ro,nosuid,nodev"), "sysfs elsewhere is read-only too: {out:?}");
+    assert!(lines[9].starts_with("sysfs "), "{out:?}");
+    let bad = Bundle::new("oci-mounts-bad", |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc2", "type": "proc", "source": "proc"}));
+    });
+    let out = bad.knocker(&["run", "b"]);
+    assert!(out.code == 1 && out.stderr.contains("mounts[].type") && !bad.root.join("b").exists(), "{out:?}");
+}

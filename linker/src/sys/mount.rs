@@ -3,7 +3,10 @@
 use super::{Result, call};
 use core::ffi::CStr;
 
-pub use libc::{MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_REMOUNT};
+pub use libc::{
+    MNT_DETACH, MS_BIND, MS_DIRSYNC, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+    MS_RELATIME, MS_REMOUNT, MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE,
+};
 
 fn opt(s: Option<&CStr>) -> *const core::ffi::c_char {
     s.map_or(core::ptr::null(), CStr::as_ptr)
