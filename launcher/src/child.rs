@@ -99,6 +99,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
+    security::label_and_personality(spec)?;
     security::confine_and_drop(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
     if spec.detached.is_none() {
@@ -130,6 +131,7 @@ fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
     if ctx.terminal {
         tty::attach_in_container(&ctx.sync)?;
     }
+    security::label_and_personality(spec)?;
     security::confine_and_drop(spec, spec.caps)?;
     fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
     check_cwd()?;

@@ -58,6 +58,18 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     Ok(())
 }
 
+/// The execution domain and the LSM label the program starts with (an OCI config's).
+pub fn label_and_personality(spec: &Spec) -> Result<()> {
+    if let Some(persona) = spec.personality {
+        process::personality(persona).context("cannot set the personality (linux.personality)")?;
+    }
+    if let Some((attr, label)) = spec.exec_label {
+        let fd = linker::sys::fs::open(attr, linker::sys::fs::O_WRONLY).context_on("cannot open", attr)?;
+        linker::sys::fs::write_all(fd.raw(), label).context_on("cannot set the security label of the process through", attr)?;
+    }
+    Ok(())
+}
+
 /// The container's confinement, in runc's order: without no_new_privs a filter can only go
 /// in while CAP_SYS_ADMIN is held, so before the capabilities are dropped; with it, as late as
 /// possible, so that the fewest of our own syscalls run under the container's filter.

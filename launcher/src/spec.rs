@@ -189,6 +189,12 @@ pub struct Spec {
     /// Resource limits, OOM score adjustment and namespaced sysctls for PID 1 (from an OCI config).
     pub rlimits: List<crate::process_limits::Rlimit, { crate::process_limits::MAX_RLIMITS }>,
     pub oom_score_adj: Option<i32>,
+    /// An execution domain for the program (`personality(2)`: an OCI config's
+    /// `linux.personality`, e.g. PER_LINUX32).
+    pub personality: Option<u32>,
+    /// A security label for the program, written to the LSM's exec attribute before exec
+    /// (an OCI config's `apparmorProfile` or `selinuxLabel`): the file, and what to write.
+    pub exec_label: Option<(&'static CStr, &'static [u8])>,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
     /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
     pub masked_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
@@ -231,6 +237,8 @@ impl Spec {
             detached: None,
             rlimits: List::new(),
             oom_score_adj: None,
+            personality: None,
+            exec_label: None,
             sysctls: List::new(),
             masked_paths: None,
             readonly_paths: None,

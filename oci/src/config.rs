@@ -107,6 +107,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
         namespaces(&mut s, linux, arena)?;
         devices(&mut s, linux, arena)?;
+        unsupported(&mut s, linux, arena)?;
         if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
             resources(&mut s, r)?;
         }
@@ -185,6 +186,7 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
             s.groups.push(gid as u32).map_err(|_| bad("process.user.additionalGids", "more than 32 groups"))?;
         }
     }
+    labels(s, process, arena)?;
     s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
     for r in process.get("rlimits").map(|r| r.items()).into_iter().flatten() {
         let kind = bytes(arena, r.get("type").ok_or_else(|| bad("process.rlimits[].type", "missing"))?, "process.rlimits[].type")?;
@@ -373,6 +375,75 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
         return Err(bad("linux.namespaces", "sharing the host's pid, mount, ipc or uts namespace is not supported"));
     }
     s.host_network = !network;
+    Ok(())
+}
+
+/// What some hosts or runtimes have and knocker does not: refused when asked for, accepted
+/// when empty. `personality` is applied.
+fn unsupported(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
+    let given = |name| linux.get(name).filter(|v| !matches!(v.kind(), Kind::Null) && v.src != b"{}" && v.src != b"\"\"");
+    if given("intelRdt").is_some() {
+        return Err(bad("linux.intelRdt", "Intel RDT (resctrl) is not supported"));
+    }
+    if given("timeOffsets").is_some() {
+        return Err(bad("linux.timeOffsets", "time namespaces are not supported"));
+    }
+    if given("mountLabel").is_some() && !selinux() {
+        return Err(bad("linux.mountLabel", "the host has no SELinux: leave it empty"));
+    }
+    if let Some(p) = given("personality") {
+        if p.get("flags").is_some_and(|f| f.items().next().is_some()) {
+            return Err(bad("linux.personality.flags", "personality flags are not supported"));
+        }
+        s.personality = Some(match p.get("domain").and_then(|d| d.raw_str()) {
+            Some(b"LINUX") => 0,
+            Some(b"LINUX32") => 8,
+            _ => return Err(bad("linux.personality.domain", "LINUX or LINUX32")),
+        });
+    }
+    if let Some(p) = given("rootfsPropagation") {
+        match bytes(arena, p, "linux.rootfsPropagation")? {
+            // The container's mounts are private to it; a slave would only receive the host's.
+            b"private" | b"rprivate" | b"slave" | b"rslave" => {}
+            _ => return Err(bad("linux.rootfsPropagation", "only private, rprivate, slave and rslave are supported")),
+        }
+    }
+    Ok(())
+}
+
+fn selinux() -> bool {
+    linker::sys::fs::stat(c"/sys/fs/selinux/enforce").is_ok()
+}
+
+fn apparmor() -> bool {
+    let mut buf = [0u8; 4];
+    linker::sys::fs::read_file(c"/sys/module/apparmor/parameters/enabled", &mut buf).is_ok_and(|n| buf[..n].starts_with(b"Y"))
+}
+
+/// `process.apparmorProfile` and `process.selinuxLabel`: the label the program is executed
+/// with, when the host has that LSM; asking for one the host lacks is refused.
+fn labels(s: &mut Spec, process: Value<'static>, arena: &mut Arena) -> Result<()> {
+    let text = |arena: &mut Arena, name, field| -> Result<Option<&'static [u8]>> {
+        match process.get(name) {
+            Some(v) if v.kind() != Kind::Null => bytes(arena, v, field).map(|b| Some(b).filter(|b| !b.is_empty())),
+            _ => Ok(None),
+        }
+    };
+    if let Some(profile) = text(arena, "apparmorProfile", "process.apparmorProfile")? {
+        if !apparmor() {
+            return Err(bad("process.apparmorProfile", "the host has no AppArmor: leave it empty"));
+        }
+        let mut t = linker::Text::<256>::new();
+        t.push("exec ").bytes(profile);
+        let label = arena.cstr(t.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
+        s.exec_label = Some((c"/proc/thread-self/attr/apparmor/exec", label));
+    }
+    if let Some(label) = text(arena, "selinuxLabel", "process.selinuxLabel")? {
+        if !selinux() {
+            return Err(bad("process.selinuxLabel", "the host has no SELinux: leave it empty"));
+        }
+        s.exec_label = Some((c"/proc/thread-self/attr/exec", label));
+    }
     Ok(())
 }
 

@@ -641,3 +641,33 @@ fn mounts_of_every_kind_with_their_options() {
     let out = bad.knocker(&["run", "b"]);
     assert!(out.code == 1 && out.stderr.contains("mounts[].type") && !bad.root.join("b").exists(), "{out:?}");
 }
+
+#[test]
+fn personality_applies_and_what_the_host_lacks_is_refused() {
+    let _g = shared();
+    let b = Bundle::new("oci-personality", |c| {
+        args(c, "uname -m");
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+        c["linux"]["rootfsPropagation"] = json!("rprivate");
+        c["process"]["apparmorProfile"] = json!("");
+    });
+    let out = b.knocker(&["run", "p"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "i686\n"), "{out:?}");
+    // This host has neither AppArmor nor SELinux; knocker has no Intel RDT or time namespaces.
+    let cases: [(&str, fn(&mut Value)); 6] = [
+        ("process.apparmorProfile", |c| c["process"]["apparmorProfile"] = json!("docker-default")),
+        ("process.selinuxLabel", |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")),
+        ("linux.mountLabel", |c| c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")),
+        ("linux.intelRdt", |c| c["linux"]["intelRdt"] = json!({"closID": "x"})),
+        ("linux.timeOffsets", |c| c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 10}})),
+        ("linux.rootfsPropagation", |c| c["linux"]["rootfsPropagation"] = json!("rshared")),
+    ];
+    for (field, edit) in cases {
+        let bad = Bundle::new("oci-unsupported", edit);
+        let out = bad.knocker(&["run", "u"]);
+        assert_eq!(out.code, 1, "{field}: {out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{field}: {out:?}");
+        assert!(out.stderr.contains(field), "{field}: {out:?}");
+        assert!(!bad.root.join("u").exists(), "{field}: nothing left");
+    }
+}

@@ -168,3 +168,9 @@ mod tests {
         }
     }
 }
+
+/// `personality(2)`: sets the execution domain.
+pub fn personality(persona: u32) -> Result<()> {
+    // SAFETY: an integer argument.
+    unsafe { call!(personality, persona as usize) }.map(drop)
+}
