@@ -34,4 +34,22 @@ fn main() {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
     println!("cargo:rustc-link-arg-bins=-Wl,-T,{}", script.display());
+    // The toolchain's own lld (every rustup toolchain ships it as gcc-ld/ld.lld) packs the
+    // segments without page padding in the file: GNU ld pads the code to a page boundary
+    // before the 16-byte GOT, so the programs grew in 4 KB steps (knocker: 160,280 bytes with
+    // GNU ld, 157,840 with lld). Without it, the system's linker does the same job.
+    if let Some(dir) = toolchain_lld() {
+        println!("cargo:rustc-link-arg-bins=-B{}", dir.display());
+        println!("cargo:rustc-link-arg-bins=-fuse-ld=lld");
+    }
+}
+
+/// `<sysroot>/lib/rustlib/<host>/bin/gcc-ld`, when it holds `ld.lld`.
+fn toolchain_lld() -> Option<std::path::PathBuf> {
+    let rustc = std::env::var("RUSTC").ok()?;
+    let host = std::env::var("HOST").ok()?;
+    let out = std::process::Command::new(rustc).args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8(out.stdout).ok()?;
+    let dir = std::path::Path::new(sysroot.trim()).join("lib/rustlib").join(host).join("bin/gcc-ld");
+    dir.join("ld.lld").exists().then_some(dir)
 }

@@ -73,6 +73,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         net::loopback_up()?;
     }
 
+    // The host's /proc is still in place: it names this process by its host pid.
+    let host_pid = if spec.hooks.is_some() { host_pid() } else { 0 };
     let root = rootfs::bind_self(spec)?;
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
@@ -96,6 +98,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
     ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
+    if let Some(hooks) = spec.hooks {
+        (hooks.container)("createContainer", host_pid)?;
+    }
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
@@ -114,7 +119,16 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if let Some(fifo) = spec.detached {
         wait_for_start(ctx, fifo)?;
     }
+    if let Some(hooks) = spec.hooks {
+        (hooks.container)("startContainer", host_pid)?;
+    }
     exec(ctx)
+}
+
+fn host_pid() -> i32 {
+    let mut buf = [0u8; 16];
+    let n = fs::readlinkat(fs::AT_FDCWD, c"/proc/self", &mut buf).unwrap_or(0);
+    linker::text::decimal_value(&buf[..n]).unwrap_or(0) as i32
 }
 
 /// A process joining a running container (join.rs), already in its cgroup and namespaces:

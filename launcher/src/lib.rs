@@ -165,6 +165,9 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         Err(e) if e.errno() != Some(Errno::ESRCH) => return Err(e),
         _ => {}
     }
+    if let Some(hooks) = spec.hooks {
+        (hooks.host)(pid)?;
+    }
     match parent_end.release() {
         Ok(()) | Err(Errno::EPIPE) => {}
         Err(e) => return Err(Error::sys("cannot release the container", e)),

@@ -26,6 +26,13 @@ impl Default for Mount {
     }
 }
 
+/// See [`Spec::hooks`].
+#[derive(Clone, Copy, Debug)]
+pub struct Hooks {
+    pub host: fn(i32) -> crate::error::Result<()>,
+    pub container: fn(&'static str, i32) -> crate::error::Result<()>,
+}
+
 /// The capability sets besides the bounding set (bit N = capability N).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CapSets {
@@ -195,6 +202,10 @@ pub struct Spec {
     /// A security label for the program, written to the LSM's exec attribute before exec
     /// (an OCI config's `apparmorProfile` or `selinuxLabel`): the file, and what to write.
     pub exec_label: Option<(&'static CStr, &'static [u8])>,
+    /// An OCI front end's hooks: `host` runs in the launcher once PID 1 exists, before it is
+    /// released (`createRuntime`); `container` runs in PID 1 at `"createContainer"` (after the
+    /// release) and `"startContainer"` (just before exec). Each gets PID 1's host pid.
+    pub hooks: Option<Hooks>,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
     /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
     pub masked_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
@@ -239,6 +250,7 @@ impl Spec {
             oom_score_adj: None,
             personality: None,
             exec_label: None,
+            hooks: None,
             sysctls: List::new(),
             masked_paths: None,
             readonly_paths: None,

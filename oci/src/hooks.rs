@@ -1,9 +1,9 @@
 //! OCI hooks: programs the engine wants run at points of the container's life, each given
-//! the state JSON on stdin and killed when its `timeout` (seconds) passes. The ones knocker
-//! runs are the host-side ones: `createRuntime` (and the deprecated `prestart`) once the
-//! container is set up, `poststart` after `start`, `poststop` at `delete`. The
-//! `createContainer` and `startContainer` hooks run inside the container's namespaces; a
-//! config that has them is refused, not run wrongly.
+//! the state JSON on stdin and killed when its `timeout` (seconds) passes: `createRuntime`
+//! (and the deprecated `prestart`) on the host once PID 1 exists, before it goes on;
+//! `createContainer` in PID 1's namespaces after that, `startContainer` there at `start`,
+//! just before the program; `poststart` on the host after `start`, `poststop` at `delete`.
+//! The first four run through the launcher's callbacks ([`arm`]).
 //!
 //! `start` and `delete` read the hooks again from the bundle's config.json (its path is in the
 //! state), as the config is the engine's and does not change.
@@ -69,12 +69,48 @@ pub fn run(hooks: Option<Value<'static>>, kind: &'static str, state: &[u8], aren
     Ok(())
 }
 
-/// Refuses what knocker does not run: hooks inside the container's namespaces.
-pub fn check(hooks: Option<Value<'static>>) -> Result<()> {
-    for kind in ["createContainer", "startContainer"] {
-        if hooks.and_then(|h| h.get(kind)).is_some_and(|l| l.items().next().is_some()) {
-            return Err(Error::new("config.json: hooks in the container's namespaces are not supported yet:").on(kind));
-        }
+/// What the hooks of the container being made are given: its config's hooks and the fields
+/// of its state.
+#[derive(Clone, Copy)]
+pub struct Pending {
+    pub hooks: Option<Value<'static>>,
+    pub id: &'static [u8],
+    pub bundle: &'static [u8],
+    pub annotations: &'static [u8],
+}
+
+static mut PENDING: Option<Pending> = None;
+
+fn pending() -> Option<Pending> {
+    // SAFETY: written once by `arm` before the container is made, only read afterwards, in
+    // this single-threaded process or in PID 1's copy of its memory.
+    unsafe { *core::ptr::addr_of!(PENDING) }
+}
+
+/// Hands the launcher the callbacks that run the creation-time hooks, if the config has any.
+pub fn arm(spec: &mut launcher::spec::Spec, p: Pending) {
+    let has = |kind| p.hooks.and_then(|h| h.get(kind)).is_some_and(|l| l.items().next().is_some());
+    if ["prestart", "createRuntime", "createContainer", "startContainer"].into_iter().any(has) {
+        // SAFETY: single-threaded, and nothing reads PENDING yet (see `pending`).
+        unsafe { *core::ptr::addr_of_mut!(PENDING) = Some(p) };
+        spec.hooks = Some(launcher::spec::Hooks { host: on_host, container: in_container });
+    }
+}
+
+fn run_pending(kinds: &[&'static str], status: &str, pid: i32) -> Result<()> {
+    let Some(p) = pending() else { return Ok(()) };
+    let state = crate::state::render_early(p.id, status, pid, p.bundle, p.annotations);
+    let mut arena = Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    for &kind in kinds {
+        run(p.hooks, kind, state.as_bytes(), &mut arena)?;
     }
     Ok(())
+}
+
+fn on_host(pid: i32) -> Result<()> {
+    run_pending(&["prestart", "createRuntime"], "creating", pid)
+}
+
+fn in_container(point: &'static str, pid: i32) -> Result<()> {
+    run_pending(&[point], if point == "startContainer" { "created" } else { "creating" }, pid)
 }

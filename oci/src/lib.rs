@@ -400,6 +400,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     }
     let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
     cfg.spec.detached = fifo.as_ref().map(Fd::raw);
+    hooks::arm(&mut cfg.spec, hooks::Pending { hooks: cfg.hooks, id, bundle, annotations: cfg.annotations });
     let running = launcher::create(&mut cfg.spec, id, *rest.args, env, mask)?;
     let pid = running.pid;
     let saved = Saved {
@@ -425,9 +426,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
             write_pid_file(f, pid)?;
         }
         let rendered = state::render(id, Status::Running, &saved, false);
-        for kind in ["prestart", "createRuntime", "poststart"] {
-            hooks::run(cfg.hooks, kind, rendered.as_bytes(), &mut arena)?;
-        }
+        hooks::run(cfg.hooks, "poststart", rendered.as_bytes(), &mut arena)?;
         let code = running.run_to_end(&cfg.spec);
         let stopped = state::render(id, Status::Stopped, &saved, false);
         if let Err(e) = hooks::run(cfg.hooks, "poststop", stopped.as_bytes(), &mut arena) {
@@ -451,15 +450,6 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     running.detach()?;
     drop(fifo);
     state::save(g.root, id, &saved)?;
-    let rendered = state::render(id, Status::Created, &saved, false);
-    for kind in ["prestart", "createRuntime"] {
-        if let Err(e) = hooks::run(cfg.hooks, kind, rendered.as_bytes(), &mut arena) {
-            // The container must not stay half-made: it goes, with its group.
-            let _ = process::kill(pid, SIGKILL);
-            launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
-            return Err(e);
-        }
-    }
     if let Some(f) = p.pid_file {
         write_pid_file(f, pid)?;
     }

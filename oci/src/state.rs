@@ -93,13 +93,8 @@ pub fn json_string(t: &mut TextBuf, s: &[u8]) {
 
 /// The state as runtime-spec's `state` prints it (plus knocker's own fields when `full`).
 pub fn render(id: &[u8], status: Status, saved: &Saved, full: bool) -> Text<8192> {
-    let mut t = Text::new();
-    t.push("{\"ociVersion\":\"").push(OCI_VERSION).push("\",\"id\":");
-    json_string(&mut t, id);
-    t.push(",\"status\":\"").push(status.name()).push("\",\"pid\":").push(if status == Status::Stopped { 0 } else { saved.pid });
-    t.push(",\"bundle\":");
-    json_string(&mut t, saved.bundle.as_bytes());
-    t.push(",\"annotations\":").bytes(saved.annotations.as_bytes());
+    let pid = if status == Status::Stopped { 0 } else { saved.pid };
+    let mut t = render_open(id, status.name(), pid, saved.bundle.as_bytes(), saved.annotations.as_bytes());
     if full {
         t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time);
         t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(saved.seccomp as u64).push(",\"cgroup\":");
@@ -108,6 +103,25 @@ pub fn render(id: &[u8], status: Status, saved: &Saved, full: bool) -> Text<8192
         json_string(&mut t, saved.created.as_bytes());
         t.push("}");
     }
+    t.push("}");
+    t
+}
+
+/// The state's fields, without the closing brace.
+fn render_open(id: &[u8], status: &str, pid: i32, bundle: &[u8], annotations: &[u8]) -> Text<8192> {
+    let mut t = Text::new();
+    t.push("{\"ociVersion\":\"").push(OCI_VERSION).push("\",\"id\":");
+    json_string(&mut t, id);
+    t.push(",\"status\":\"").push(status).push("\",\"pid\":").push(pid);
+    t.push(",\"bundle\":");
+    json_string(&mut t, bundle);
+    t.push(",\"annotations\":").bytes(annotations);
+    t
+}
+
+/// The state a hook gets while the container is being made (`creating`, `created`).
+pub fn render_early(id: &[u8], status: &str, pid: i32, bundle: &[u8], annotations: &[u8]) -> Text<8192> {
+    let mut t = render_open(id, status, pid, bundle, annotations);
     t.push("}");
     t
 }

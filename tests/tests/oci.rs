@@ -457,41 +457,59 @@ fn hooks_get_the_state_on_stdin_at_their_points() {
     let dir = Scratch::new("oci-hooks-out");
     let out = dir.path().to_str().unwrap().to_string();
     let hook = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/{kind}")]});
+    // Inside the container's namespaces the paths are the container's: these write into its
+    // root, and say in which order they ran and under which host name.
+    let inside = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > /{kind}; echo {kind} $(hostname) >> /order")]});
     let b = Bundle::new("oci-hooks", |c| {
         args(c, "sleep 30");
-        c["hooks"] = json!({"createRuntime": [hook("createRuntime")], "poststart": [hook("poststart")], "poststop": [hook("poststop")]});
+        c["root"]["readonly"] = json!(false);
+        c["hostname"] = json!("hooked");
+        c["hooks"] = json!({
+            "createRuntime": [hook("createRuntime")], "poststart": [hook("poststart")], "poststop": [hook("poststop")],
+            "createContainer": [inside("createContainer")], "startContainer": [inside("startContainer")]
+        });
     });
+    let order = b.path().join("rootfs/order");
+    let c: Value = serde_json::from_str(&std::fs::read_to_string(b.path().join("config.json")).unwrap()).unwrap();
+    let mut c = c;
+    c["hooks"]["createRuntime"] = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/createRuntime; echo createRuntime $(hostname) >> {}", order.display())]}]);
+    std::fs::write(b.path().join("config.json"), c.to_string()).unwrap();
     assert_eq!(b.knocker(&["create", "h1"]).code, 0);
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("createRuntime")).unwrap()).unwrap();
-    assert_eq!((seen["id"].as_str(), seen["status"].as_str()), (Some("h1"), Some("created")));
-    assert_eq!(seen["pid"], b.state("h1")["pid"]);
-    assert!(!dir.path().join("poststart").exists());
+    assert_eq!((seen["id"].as_str(), seen["status"].as_str()), (Some("h1"), Some("creating")));
+    let pid = b.state("h1")["pid"].clone();
+    assert_eq!(seen["pid"], pid);
+    let host = run(&mut Command::new("hostname")).stdout;
+    assert_eq!(std::fs::read_to_string(&order).unwrap(), format!("createRuntime {host}createContainer hooked\n"), "in order, and where");
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(b.path().join("rootfs/createContainer")).unwrap()).unwrap();
+    assert_eq!((seen["status"].as_str(), &seen["pid"]), (Some("creating"), &pid), "the host pid, also inside");
+    assert!(!dir.path().join("poststart").exists() && !b.path().join("rootfs/startContainer").exists());
     assert_eq!(b.knocker(&["start", "h1"]).code, 0);
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("poststart")).unwrap()).unwrap();
     assert_eq!(seen["status"], "running");
+    assert!(std::fs::read_to_string(&order).unwrap().ends_with("startContainer hooked\n"));
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(b.path().join("rootfs/startContainer")).unwrap()).unwrap();
+    assert_eq!((seen["status"].as_str(), &seen["pid"]), (Some("created"), &pid));
     assert_eq!(b.knocker(&["delete", "--force", "h1"]).code, 0);
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("poststop")).unwrap()).unwrap();
     assert_eq!(seen["status"], "stopped");
 
-    // A failing createRuntime hook fails the create and leaves nothing; a slow one is cut at
-    // its timeout; hooks inside the container's namespaces are refused.
+    // A failing createRuntime or createContainer hook fails the create and leaves nothing; a
+    // slow one is cut at its timeout.
     let config = b.path().join("config.json");
-    let mut c: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-    c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]});
-    std::fs::write(&config, c.to_string()).unwrap();
-    let out = b.knocker(&["create", "h2"]);
-    assert!(out.code == 1 && out.stderr.contains("a hook failed: /bin/false"), "{out:?}");
-    assert!(!b.root.join("h2").exists());
+    for hooks in [json!({"createRuntime": [{"path": "/bin/false"}]}), json!({"createContainer": [{"path": "/bin/false"}]})] {
+        c["hooks"] = hooks;
+        std::fs::write(&config, c.to_string()).unwrap();
+        let out = b.knocker(&["create", "h2"]);
+        assert!(out.code == 1 && out.stderr.contains("a hook failed: /bin/false"), "{out:?}");
+        assert!(!b.root.join("h2").exists());
+    }
     c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "5"], "timeout": 1}]});
     std::fs::write(&config, c.to_string()).unwrap();
     let start = std::time::Instant::now();
     let out = b.knocker(&["create", "h3"]);
     assert!(out.code == 1 && out.stderr.contains("a hook timed out: /bin/sleep"), "{out:?}");
     assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
-    c["hooks"] = json!({"startContainer": [{"path": "/bin/true"}]});
-    std::fs::write(&config, c.to_string()).unwrap();
-    let out = b.knocker(&["create", "h4"]);
-    assert!(out.code == 1 && out.stderr.contains("not supported yet: startContainer"), "{out:?}");
     assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
 }
 
