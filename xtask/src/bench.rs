@@ -1,5 +1,6 @@
 //! `cargo xtask bench [--quick]`: knocker against runc, bubblewrap, unshare, tini, dumb-init and
-//! catatonit, measured in the same run on the same rootfs. Prints the tables and writes
+//! catatonit, measured in the same run on the same rootfs (`--vm`: only the VM's table, knocker
+//! against crun and runc on cgroup v2). Prints the tables and writes
 //! target/bench/report.md, report.json and launch.svg, and appends the report to
 //! docs/benchmarks.md. Benchmarks are not tests: nothing here fails for being slow.
 //!
@@ -16,10 +17,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let quick = match args {
-        [] => false,
-        [q] if q == "--quick" => true,
-        _ => return Err("usage: cargo xtask bench [--quick]".into()),
+    let (quick, vm_only) = match args {
+        [] => (false, false),
+        [q] if q == "--quick" => (true, false),
+        [q] if q == "--vm" => (false, true),
+        _ => return Err("usage: cargo xtask bench [--quick | --vm]".into()),
     };
     if !is_root() {
         return Err("bench starts containers and needs root".into());
@@ -33,6 +35,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&b.dir).map_err(|e| e.to_string())?;
 
     let mut report = Report::default();
+    if vm_only {
+        // Only the VM's table, printed (not added to docs/benchmarks.md).
+        report.in_vm(&b.in_vm(&built)?);
+        print!("{}", report.md);
+        return Ok(());
+    }
     report.header(quick);
     eprintln!("bench: launch to exit");
     let launch = b.launch_to_exit()?;
@@ -51,6 +59,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     report.seccomp(&b.seccomp()?);
     eprintln!("bench: podman with knocker and with runc");
     report.engines(&b.engines()?);
+    eprintln!("bench: in the VM (cgroup v2): knocker, crun and runc");
+    report.in_vm(&b.in_vm(&built)?);
     let _ = writeln!(report.md, "\nWall time of this benchmark run: {:.0} s.", started.elapsed().as_secs_f64());
 
     print!("{}", report.md);
@@ -469,7 +479,110 @@ impl Bench {
     }
 }
 
+/// The guest's side of the VM benchmark: a bundle over the box's rootfs, then the runtimes'
+/// `run` of `/bin/true` interleaved, each timed by the probe.
+const VM_BENCH: &str = r#"#!/bin/sh
+mkdir -p /tmp/b && cd /tmp/b || exit 1
+knocker spec
+# crun 1.8 knows runtime-spec versions up to 1.1; runc wants a root that is no symlink.
+sed -i 's/"terminal": true/"terminal": false/; s/^\(\s*\)"sh"$/\1"\/bin\/true"/; s/"ociVersion": "[^"]*"/"ociVersion": "1.0.2"/; s|"path": "rootfs"|"path": "/var/lib/knocker/rootfs"|' config.json
+# The box's root is the initramfs, where pivot_root cannot work: crun and runc are told so
+# (--no-pivot); knocker finds out and uses its chroot fallback (without CAP_SYS_CHROOT).
+for r in knocker crun runc; do
+    $r run --no-pivot first-$r >/tmp/$r.out 2>&1 </dev/null || { echo "vm-bench $r failed: $(head -c 300 /tmp/$r.out | tr '
+' ' ')"; }
+done
+n=0
+while [ $n -lt ROUNDS ]; do
+    for r in knocker crun runc; do
+        echo "vm-bench $r $(/usr/bin/probe time /usr/bin/$r run --no-pivot c$n-$r)"
+    done
+    n=$((n + 1))
+done
+echo "vm-bench done"
+"#;
+
+impl Bench {
+    /// `knocker run`, `crun run` and `runc run` of `/bin/true` on one bundle inside the VM
+    /// (Debian's cloud kernel, cgroup v2, qemu TCG: slow in absolute terms, so the ratios are
+    /// the figures). crun and runc go in with the shared libraries `ldd` names.
+    fn in_vm(&self, built: &build::Built) -> Result<Vec<Sample>, String> {
+        ensure_packages(&["crun", "runc", "qemu-system-x86"], "the VM benchmark")?;
+        let mut extra: Vec<(String, u32, Vec<u8>)> = Vec::new();
+        let mut dirs = std::collections::BTreeSet::new();
+        let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        for program in ["/usr/bin/crun", "/usr/sbin/runc"] {
+            let mut files = vec![PathBuf::from(program)];
+            for line in output(Command::new("ldd").arg(program))?.lines() {
+                let lib = line.split("=>").nth(1).unwrap_or(line).split_whitespace().next().unwrap_or("");
+                if lib.starts_with('/') {
+                    files.push(PathBuf::from(lib));
+                }
+            }
+            for f in files {
+                let mut d = f.parent();
+                while let Some(dir) = d.filter(|d| d != &Path::new("/")) {
+                    dirs.insert(dir.to_path_buf());
+                    d = dir.parent();
+                }
+                let name = f.file_name().unwrap().to_string_lossy().to_string();
+                let to = if name == "crun" || name == "runc" { format!("usr/bin/{name}") } else { f.to_string_lossy().trim_start_matches('/').to_string() };
+                extra.push((to, 0o755, read(&std::fs::canonicalize(&f).map_err(|e| e.to_string())?)?));
+            }
+        }
+        let mut entries: Vec<(String, u32, Vec<u8>)> = dirs.iter().map(|d| (d.to_string_lossy().trim_start_matches('/').to_string(), 0o040755, Vec::new())).collect();
+        entries.extend(extra);
+        entries.push(("usr/bin/probe".into(), 0o755, read(&self.probe)?));
+        let rounds = if self.quick { 5 } else { 15 };
+        entries.push(("etc/job".into(), 0o755, VM_BENCH.replace("ROUNDS", &(rounds + 1).to_string()).into_bytes()));
+        let initrd = target_dir().join("vm/bench.cpio.gz");
+        crate::image::write(&initrd, &crate::image::image(built, &entries)?)?;
+        let boot = crate::vm::boot(&initrd, false, None, Duration::from_secs(900), |log| log.iter().any(|l| l.contains("vm-bench done")))?;
+        if !boot.has("vm-bench done") {
+            return Err(format!("the VM benchmark did not finish:
+{}", boot.show()));
+        }
+        let mut samples = vec![Sample::new("knocker run (VM)", true), Sample::new("crun run (VM)", false), Sample::new("runc run (VM)", false)];
+        for line in &boot.log {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            if let ["vm-bench", r, "failed:", ..] = w.as_slice() {
+                eprintln!("bench: in the VM, {r} could not run: {line}");
+            }
+            if w.first() == Some(&"vm-bench") && std::env::var_os("KNOCKER_BENCH_DEBUG").is_some() {
+                eprintln!("{line}");
+            }
+            if let ["vm-bench", r, "usec", us, "status", "0"] = w.as_slice() {
+                let i = ["knocker", "crun", "runc"].iter().position(|n| n == r).unwrap();
+                if let Ok(us) = us.parse::<f64>() {
+                    samples[i].values.push(us / 1000.0);
+                }
+            }
+        }
+        // The first round warms the page cache.
+        for s in &mut samples {
+            if !s.values.is_empty() {
+                s.values.remove(0);
+            }
+        }
+        Ok(samples)
+    }
+}
+
 impl Report {
+    fn in_vm(&mut self, samples: &[Sample]) {
+        let base = samples.iter().find(|s| s.knocker).map(Sample::median).unwrap_or(f64::NAN);
+        let n = samples.first().map_or(0, |s| s.values.len());
+        let _ = writeln!(self.md, "\n### In the VM, cgroup v2: `run` of `/bin/true` on one bundle ({n} runs each, interleaved)\n");
+        let _ = writeln!(self.md, "Debian's cloud kernel under qemu TCG (emulated: slow in absolute terms; the ratios are the figures). A runtime that could not run there has no row.\n");
+        let _ = writeln!(self.md, "| runtime | median ms | min ms | max ms | median ÷ knocker's |\n|---|---:|---:|---:|---:|");
+        let mut rows = Vec::new();
+        for s in samples.iter().filter(|s| !s.values.is_empty()) {
+            let _ = writeln!(self.md, "| {} | {:.1} | {:.1} | {:.1} | {} |", s.name, s.median(), s.min(), s.max(), ratio(s.median(), base));
+            rows.push(format!("{{\"runtime\": {:?}, \"median_ms\": {:.2}}}", s.name, s.median()));
+        }
+        self.json.push(format!("\"vm\": [{}]", rows.join(", ")));
+    }
+
     fn engines(&mut self, samples: &[Sample]) {
         let base = samples.iter().find(|s| s.knocker).map(Sample::median).unwrap_or(f64::NAN);
         let n = samples.first().map_or(0, |s| s.values.len());

@@ -94,8 +94,13 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
         }
         c.symlink(&format!("{inner}/{applet}"), "/bin/busybox");
     }
+    // Entries whose mode says directory (0o040000) are directories.
     for (path, mode, data) in extra {
-        c.file(path, *mode, data);
+        if mode & 0o170000 == 0o040000 {
+            c.dir(path, mode & 0o7777);
+        } else {
+            c.file(path, *mode, data);
+        }
     }
     gzip(&c.finish())
 }
