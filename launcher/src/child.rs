@@ -215,8 +215,25 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     let mut hostname = Text::<80>::new();
     hostname.push("HOSTNAME=").bytes(spec.hostname);
     let hostname = hostname.as_cstr().context("hostname")?;
-    let home = if spec.uid == 0 { c"HOME=/root" } else { c"HOME=/" };
-    let defaults = [Some(c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), Some(home), Some(hostname), ctx.env.entry(b"TERM")];
+    let mut home = Text::<264>::new();
+    home.push("HOME=");
+    match spec.home.is_empty() {
+        true => home.push(if spec.uid == 0 { "/root" } else { "/" }),
+        false => home.bytes(spec.home.as_bytes()),
+    };
+    let home = home.as_cstr().context("HOME")?;
+    let mut user = Text::<72>::new();
+    user.push("USER=").bytes(spec.user_name.as_bytes());
+    let user = user.as_cstr().context("USER")?;
+    let mut term = Text::<88>::new();
+    term.push("TERM=").bytes(spec.term.as_bytes());
+    let defaults = [
+        Some(c"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
+        Some(home),
+        Some(hostname),
+        term.as_cstr().ok().filter(|_| !spec.term.is_empty()),
+        Some(user).filter(|_| !spec.user_name.is_empty()),
+    ];
     let mut e = envp_at;
     for d in defaults.into_iter().flatten() {
         if !spec.env.iter().any(|u| same_key(u, d)) {

@@ -9,7 +9,7 @@ use linker::Args;
 
 pub const USAGE: &str = "\
 Usage: launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]
-       launcher exec [-t|-T] [--user UID[:GID]] [--env K=V] [--workdir DIR] NAME COMMAND [ARG...]
+       launcher exec [-t|-T] [--user USER[:GROUP]] [--env K=V] [--workdir DIR] NAME COMMAND [ARG...]
        launcher ps | stop NAME [--time SECONDS] | kill NAME [SIGNAL]
 
 Runs COMMAND (default /bin/sh) in a new container whose root is the directory ROOTFS:
@@ -26,7 +26,9 @@ Container:
       --tmpfs DST         mount an empty tmpfs at DST (repeatable)
       --env KEY=VALUE     set an environment variable (repeatable)
       --workdir DIR       working directory inside (default: /)
-      --user UID[:GID]    run as this numeric user and group (default: 0:0)
+      --user USER[:GROUP] run as this user (a name or a uid; its group and supplementary
+                          groups, HOME and USER from the container's /etc/passwd and
+                          /etc/group; default: root)
   -t, --tty               give the container a terminal even if stdin/stdout are not ones
   -T, --no-tty            never give the container a terminal
 Init:
@@ -136,7 +138,7 @@ struct Options {
     mounts: linker::List<Mount, { spec::MAX_MOUNTS }>,
     env: linker::List<&'static CStr, { spec::MAX_ENV }>,
     workdir: Option<&'static CStr>,
-    user: Option<(u32, u32)>,
+    user: Option<&'static [u8]>,
     init: Option<Init>,
     limits: spec::Limits,
     pids: spec::Pids,
@@ -201,10 +203,8 @@ impl Options {
             b"--env" => return bad("bad --env (KEY=VALUE):"),
             b"--workdir" if spec::parse_container_path(v).is_some() => self.workdir = Some(value),
             b"--workdir" => return bad("bad --workdir (an absolute path):"),
-            b"--user" => match spec::parse_user(v) {
-                Some(u) => self.user = Some(u),
-                None => return bad("bad --user (UID or UID:GID, numeric):"),
-            },
+            b"--user" if !v.is_empty() => self.user = Some(v),
+            b"--user" => return bad("bad --user (NAME or UID, with :GROUP or :GID if you like):"),
             b"--init" if spec::parse_container_path(v).is_some() => self.set_init(Init::InRootfs(value))?,
             b"--init" => return bad("bad --init (an absolute path inside the rootfs):"),
             b"--init-bin" if !v.is_empty() => self.set_init(Init::Bundled(Some(value)))?,
@@ -255,7 +255,7 @@ impl Options {
         s.mounts = self.mounts;
         s.env = self.env;
         s.workdir = self.workdir.unwrap_or(c"/");
-        (s.uid, s.gid) = self.user.unwrap_or((0, 0));
+        s.user = self.user;
         s.init = self.init.unwrap_or(Init::Bundled(None));
         s.limits = self.limits;
         (s.limits.pids, s.limits.pids_by_default) = match self.pids {

@@ -69,6 +69,14 @@ static NEXT: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0)
 
 pub type Result<T> = core::result::Result<T, Error>;
 
+// For unit tests' unwrap: the line says it all.
+#[cfg(test)]
+impl core::fmt::Debug for Error {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.line().as_bytes()))
+    }
+}
+
 impl Error {
     /// A failure of the launcher itself (exit 125) described by `what`.
     #[cold]

@@ -29,6 +29,7 @@ pub mod spec;
 pub mod supervise;
 pub mod sync;
 pub mod tty;
+pub mod user;
 
 use crate::cgroup::Cgroup;
 use crate::cli::Action;
@@ -74,6 +75,15 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     }
     // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
     // the container once it runs), never a death that leaves a lock or a cgroup behind.
+    // `--user` names the container's users: resolved in its own files (the OCI front end
+    // gets numbers from its engine).
+    if let Some(words) = spec.user {
+        check_rootfs(&spec)?;
+        let root = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context_on("cannot open rootfs", spec.rootfs)?;
+        user::apply(&mut spec, &user::resolve(&root, words)?)?;
+    }
+    let rootfs = spec.rootfs;
+    preflight::choose_term(&mut spec, env, rootfs);
     let mask = supervise::block_signals()?;
     preflight::warn_if_reachable(&spec);
     let mut pid_name = Text::<16>::new();

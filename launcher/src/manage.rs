@@ -42,6 +42,9 @@ pub fn register(name: &[u8], pid: i32, spec: &Spec, command: &[u8]) -> Registere
     t.push("pid ").push(pid).push("\nstart ").push(start_time(pid).unwrap_or(0));
     t.push("\ncaps ").push(spec.caps).push("\nseccomp ").push(matches!(spec.seccomp, Seccomp::Default) as u64).push("\nnnp ").push(!spec.allow_new_privs as u64);
     t.push("\nuid ").push(spec.uid).push("\ngid ").push(spec.gid).push("\nhostname ").bytes(spec.hostname);
+    if let Some(words) = spec.user.filter(|w| !w.contains(&b'\n')) {
+        t.push("\nuser ").bytes(words);
+    }
     t.push("\nsince ").push(time::realtime().sec as u64).push("\nrootfs ").push(spec.rootfs).push("\ncommand ").bytes(command);
     t.push("\nlimits ");
     if let Some(m) = spec.limits.memory {
@@ -147,7 +150,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
         match a {
             b"-t" | b"--tty" => spec.tty = Tty::Always,
             b"-T" | b"--no-tty" => spec.tty = Tty::Never,
-            b"--user" | b"-u" => user = Some(spec::parse_user(value(&mut i)?.to_bytes()).ok_or_else(|| usage("bad --user (UID or UID:GID):", a))?),
+            b"--user" | b"-u" => user = Some(value(&mut i)?.to_bytes()).filter(|u| !u.is_empty()),
             b"--env" | b"-e" => {
                 let v = value(&mut i)?;
                 if !spec::valid_env(v.to_bytes()) {
@@ -183,7 +186,20 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     spec.caps = entry.number("caps");
     spec.seccomp = if entry.number("seccomp") != 0 { Seccomp::Default } else { Seccomp::Unconfined };
     spec.allow_new_privs = entry.number("nnp") == 0;
-    (spec.uid, spec.gid) = user.unwrap_or((entry.number("uid") as u32, entry.number("gid") as u32));
+    // The user (given, or the container's own) as the container's files name it, and a TERM
+    // it knows.
+    let mut root_path = Text::<32>::new();
+    root_path.push("/proc/").push(pid).push("/root");
+    let root_path = root_path.as_cstr().context("path")?;
+    crate::preflight::choose_term(&mut spec, env, root_path);
+    let mut words = Text::<256>::new();
+    words.bytes(user.unwrap_or(entry.get("user")));
+    if words.is_empty() {
+        (spec.uid, spec.gid) = (entry.number("uid") as u32, entry.number("gid") as u32);
+    } else {
+        let root = fs::open(root_path, O_DIRECTORY | fs::O_PATH).context_on("cannot open the container's root", root_path)?;
+        crate::user::apply(&mut spec, &crate::user::resolve(&root, words.as_bytes())?)?;
+    }
     spec.argv = Some(args.slice(i));
     let terminal = tty::wanted(&spec);
     spec.tty = if terminal { Tty::Always } else { Tty::Never };

@@ -101,3 +101,35 @@ pub fn default_pids() -> u64 {
     let pids = read(c"/proc/sys/kernel/pid_max").unwrap_or(u32::MAX as u64);
     spec::default_pids(threads, pids)
 }
+
+/// Where a terminfo database may be, inside the container.
+const TERMINFO_DIRS: [&str; 3] = ["/etc/terminfo", "/lib/terminfo", "/usr/share/terminfo"];
+
+/// TERM for the program: the launcher's own when the rootfs knows that terminal, else
+/// `xterm-256color` or `xterm` if it knows those (an `xterm-kitty` host in a Debian rootfs
+/// would leave every full-screen program saying "unknown terminal type"). A rootfs without a
+/// terminfo database (busybox) gets TERM unchanged. Looked up inside the rootfs.
+pub fn choose_term(spec: &mut Spec, env: linker::Env, rootfs: &core::ffi::CStr) {
+    let Some(given) = env.entry(b"TERM").and_then(|e| e.to_bytes().strip_prefix(b"TERM=")) else { return };
+    let Ok(root) = fs::open(rootfs, fs::O_PATH | fs::O_DIRECTORY) else { return };
+    let exists = |path: &[u8]| {
+        let mut p = Text::<160>::new();
+        p.bytes(path);
+        p.as_cstr().is_ok_and(|c| crate::rootfs::open_in_root(&root, c).is_ok())
+    };
+    let known = |term: &[u8]| {
+        TERMINFO_DIRS.iter().any(|dir| {
+            let mut p = Text::<160>::new();
+            p.push(*dir).push("/").bytes(&term[..1.min(term.len())]).push("/").bytes(term);
+            exists(p.as_bytes())
+        })
+    };
+    let has_database = TERMINFO_DIRS.iter().any(|d| exists(d.as_bytes()));
+    let chosen: &[u8] = match () {
+        _ if !has_database || given.is_empty() || given.contains(&b'/') || known(given) => given,
+        _ if known(b"xterm-256color") => b"xterm-256color",
+        _ if known(b"xterm") => b"xterm",
+        _ => given,
+    };
+    spec.term.bytes(chosen);
+}

@@ -49,6 +49,14 @@ pub fn open_in_root(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
     }
 }
 
+/// Reads the file at `path` inside `root` (resolved there, as [`open_in_root`]) into `buf`.
+pub fn read_in_root(root: &Fd, path: &CStr, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
+    let at = open_in_root(root, path)?;
+    // An O_PATH descriptor is opened for reading through its /proc/self/fd link.
+    let fd = fs::open(fd_path(&at).as_cstr()?, fs::O_RDONLY)?;
+    fs::read_all(fd.raw(), buf)
+}
+
 /// The `O_NOFOLLOW` walk for kernels without openat2: one component at a time, each opened
 /// without following it and refused if it is a symlink; `..` is refused outright.
 fn walk(root: &Fd, path: &[u8]) -> core::result::Result<Fd, Errno> {

@@ -172,6 +172,14 @@ pub struct Spec {
     pub gid: u32,
     /// Supplementary groups (an OCI config's `additionalGids`); none by default.
     pub groups: List<u32, MAX_GROUPS>,
+    /// `--user` as given, resolved in the container's own passwd and group files before it
+    /// starts (into `uid`, `gid`, `groups`, `home`, `user_name`).
+    pub user: Option<&'static [u8]>,
+    /// HOME and USER from the passwd entry (empty: HOME by uid, no USER).
+    pub home: linker::Text<256>,
+    pub user_name: linker::Text<64>,
+    /// TERM for the program (the launcher's own, or a type the rootfs knows; empty: none).
+    pub term: linker::Text<80>,
     pub init: Init,
     pub limits: Limits,
     pub devices: List<Device, MAX_DEVICES>,
@@ -234,6 +242,10 @@ impl Spec {
             uid: 0,
             gid: 0,
             groups: List::new(),
+            user: None,
+            home: linker::Text::new(),
+            user_name: linker::Text::new(),
+            term: linker::Text::new(),
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),
