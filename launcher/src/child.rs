@@ -24,6 +24,8 @@ use linker::{Args, Env, Text};
 /// Everything the child needs, borrowed from the launcher's frame (the child has its own copy).
 pub struct Plan<'a> {
     pub spec: &'a Spec,
+    /// The container's cgroups, to show at /sys/fs/cgroup inside.
+    pub cgroup_view: crate::cgroup::view::View,
     pub args: Args,
     pub env: Env,
     /// The sealed init to exec, when knocker's init is PID 1.
@@ -98,6 +100,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
     ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
+    if spec.cgroup_view {
+        crate::cgroup::view::mount_view(&ctx.cgroup_view)?;
+    }
     if let Some(hooks) = spec.hooks {
         (hooks.container)("createContainer", host_pid)?;
     }

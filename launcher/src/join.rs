@@ -109,7 +109,7 @@ fn enter(
     }
     let pid = process::fork().context("fork")?;
     if pid == 0 {
-        let mut plan = Plan { spec, args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal: spec.tty == crate::spec::Tty::Always };
+        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal: spec.tty == crate::spec::Tty::Always };
         let code = child::run_joined(&mut plan);
         process::exit(code);
     }

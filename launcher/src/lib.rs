@@ -137,6 +137,7 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
 
     let mut ctx = child::Plan {
         spec,
+        cgroup_view: cgroup.view(),
         args,
         env,
         init: init.as_ref().map(|fd| fd.raw()),

@@ -178,6 +178,8 @@ pub struct Spec {
     /// HOME and USER from the passwd entry (empty: HOME by uid, no USER).
     pub home: linker::Text<256>,
     pub user_name: linker::Text<64>,
+    /// Mount the container's own cgroups read-only at /sys/fs/cgroup inside (see cgroup/view.rs).
+    pub cgroup_view: bool,
     /// TERM for the program (the launcher's own, or a type the rootfs knows; empty: none).
     pub term: linker::Text<80>,
     pub init: Init,
@@ -246,6 +248,7 @@ impl Spec {
             home: linker::Text::new(),
             user_name: linker::Text::new(),
             term: linker::Text::new(),
+            cgroup_view: true,
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),

@@ -83,6 +83,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     s.locked = false;
     s.limits.pids_by_default = false;
     s.seccomp = Seccomp::Unconfined;
+    s.cgroup_view = false;
     let mut seccomp_src = None;
     s.allow_new_privs = true;
     s.caps = 0;
@@ -292,7 +293,16 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
         Some(t) => bytes(arena, t, "mounts[].type")?,
         None => b"",
     };
-    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/sys" | b"/sys/fs/cgroup");
+    let cgroup = matches!(kind, b"cgroup" | b"cgroup2");
+    if cgroup || dst == b"/sys/fs/cgroup" {
+        // The container's own groups, read-only, in its cgroup namespace (as the launcher's).
+        if dst != b"/sys/fs/cgroup" {
+            return Err(bad("mounts[].destination", "cgroup file systems are mounted at /sys/fs/cgroup only"));
+        }
+        s.cgroup_view = true;
+        return Ok(());
+    }
+    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/sys");
     if system {
         return Ok(());
     }

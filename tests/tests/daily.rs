@@ -106,3 +106,17 @@ fn exec_runs_as_the_containers_user_by_name() {
     c.signal(libc::SIGTERM);
     assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
 }
+
+#[test]
+fn the_containers_own_cgroups_are_visible_read_only_inside() {
+    let _g = shared();
+    let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; \
+                  echo 1 > /sys/fs/cgroup/pids/pids.max 2>/dev/null || echo read-only; \
+                  cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; ls /sys/fs/cgroup/memory | grep -c release_agent; true";
+    let out = container(&["--memory", "32M", "--pids", "77"], script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines[..3], ["33554432", "77", "read-only"], "{out:?}");
+    assert!(lines[3].parse::<u32>().unwrap() >= 1 && lines[3].parse::<u32>().unwrap() < 10, "only the container's processes: {out:?}");
+    assert_eq!(lines[4], "0", "the group, not a hierarchy's root: {out:?}");
+}

@@ -118,12 +118,13 @@ fn limits_user_read_only_and_init_from_podman() {
     let _g = shared();
     let out = podman_run(
         &["--rm", "--network", "none", "--user", "65534:65534", "--group-add", "10", "--read-only", "--memory", "64m", "--pids-limit", "50"],
-        &["sh", "-c", "id -u; touch /x 2>/dev/null || echo read-only; id -G"],
+        &["sh", "-c", "id -u; touch /x 2>/dev/null || echo read-only; id -G; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"],
     );
     assert_eq!(out.code, 0, "{out:?}");
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[..2], ["65534", "read-only"], "{out:?}");
     assert!(lines[2].split(' ').any(|g| g == "10"), "--group-add: {out:?}");
+    assert_eq!(lines[3], "67108864", "podman's cgroup mount: the container's own group inside: {out:?}");
     // Limits are the container's cgroup's: seen from the host while it runs.
     let container = Detached::start(&["--network", "none", "--memory", "64m", "--pids-limit", "50"], &["sleep", "1244"]);
     let id = container.0.clone();

@@ -46,6 +46,10 @@ wait
 if [ "$procs" -ge 2 ]; then pass container_in_its_cgroup; else fail container_in_its_cgroup "cgroup.procs lists $procs"; fi
 expect memory_max_written 67108864 "$limit"
 
+# The container's own cgroup, read-only at /sys/fs/cgroup inside (cgroup2 in its namespace).
+out=$(launcher --memory 48M --pids 40 "$R" sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; echo 1 > /sys/fs/cgroup/pids.max 2>/dev/null || echo read-only; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3' | tr '\n' ' ')
+expect cgroup_view_inside "50331648 40 read-only cgroup2 " "$out"
+
 out=$(launcher --memory 32M "$R" tail /dev/zero 2>&1); rc=$?
 expect oom_exit_137 137 "$rc"
 contains oom_reported "container killed: out of memory (limit 32 MiB)" "$out"

@@ -25,6 +25,7 @@ mod files;
 mod stale;
 mod v1;
 mod v2;
+pub mod view;
 
 pub use files::format_size;
 
