@@ -77,7 +77,10 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // The host's /proc is still in place: it names this process by its host pid.
     let host_pid = if spec.hooks.is_some() { host_pid() } else { 0 };
-    let root = rootfs::bind_self(spec)?;
+    let root = match spec.root_setup {
+        Some(make) => make(spec)?,
+        None => rootfs::bind_self(spec)?,
+    };
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
     dev::add_devices(&root, spec.devices.as_slice())?;

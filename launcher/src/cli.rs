@@ -21,6 +21,17 @@ Container:
       --net host          share the host's network (default: own namespace, only lo)
       --net none          a network namespace of its own with only lo (the default)
       --net ns:PATH       join an existing network namespace (/run/netns/NAME, /proc/PID/ns/net)
+      --net pasta         a namespace of its own with a way out: user-mode networking through
+                          pasta (apt-get install passt), no change to the host's firewall
+      --publish HOST:CONTAINER[/tcp|/udp]  with --net pasta: forward a host port inside
+      --dns IP            name server for the container's /etc/resolv.conf (repeatable)
+      --add-host NAME:IP  an /etc/hosts entry (repeatable)
+                          With --net host, pasta or ns:PATH the container gets /etc/resolv.conf,
+                          /etc/hosts and /etc/hostname of its own (read-only), ROOTFS unchanged.
+      --overlay           a throwaway root: writes go to a tmpfs over ROOTFS, which stays as
+                          it is (several containers may share one ROOTFS)
+      --overlay-size SIZE the tmpfs's size (default: a quarter of RAM)
+      --overlay-dir DIR   keep the writable layer in DIR instead (DIR/upper, DIR/work)
       --ro                make the root file system read-only
       --bind SRC:DST[:ro] bind-mount host path SRC at DST (repeatable)
       --tmpfs DST         mount an empty tmpfs at DST (repeatable)
@@ -70,10 +81,10 @@ fn usage_error(what: &'static str, subject: &[u8]) -> Error {
 }
 
 /// Options that take a value.
-const WITH_VALUE: [&[u8]; 17] = [
+const WITH_VALUE: [&[u8]; 22] = [
     b"--hostname", b"--net", b"--bind", b"--tmpfs", b"--env", b"--workdir", b"--user", b"--init",
     b"--init-bin", b"--memory", b"--pids", b"--cpus", b"--name", b"--cap-add", b"--cap-drop", b"--seccomp",
-    b"--device",
+    b"--device", b"--publish", b"--dns", b"--add-host", b"--overlay-size", b"--overlay-dir",
 ];
 
 pub fn parse(args: &Args) -> Result<Action> {
@@ -148,6 +159,7 @@ struct Options {
     allow_new_privs: bool,
     no_seccomp: bool,
     tty: Option<Tty>,
+    daily: spec::Daily,
 }
 
 impl Options {
@@ -161,6 +173,7 @@ impl Options {
             b"--allow-new-privs" => self.allow_new_privs = true,
             b"-t" | b"--tty" => self.tty = Some(Tty::Always),
             b"-T" | b"--no-tty" => self.tty = Some(Tty::Never),
+            b"--overlay" => self.daily.overlay = true,
             _ => return Err(usage_error("unknown option", name)),
         }
         Ok(None)
@@ -183,9 +196,34 @@ impl Options {
             b"--net" => match v {
                 b"host" => self.host_network = true,
                 b"none" | b"private" => self.host_network = false,
+                b"pasta" => self.daily.pasta = true,
                 _ if v.starts_with(b"ns:") && v.len() > 3 => self.net_join = Some(arg_tail(value, 3)),
-                _ => return bad("bad --net (host, none or ns:PATH):"),
+                _ => return bad("bad --net (host, none, pasta or ns:PATH):"),
             },
+            b"--publish" | b"-p" => match spec::parse_publish(v) {
+                Some(p) => self.daily.publish.push(p).map_err(|_| usage_error("too many --publish (at most 16)", b""))?,
+                None => return bad("bad --publish (HOST_PORT:CONTAINER_PORT, then /tcp or /udp if you like):"),
+            },
+            b"--dns" if spec::is_ip(v) => self.daily.dns.push(v).map_err(|_| usage_error("too many --dns (at most 4)", b""))?,
+            b"--dns" => return bad("bad --dns (an IPv4 or IPv6 address):"),
+            b"--add-host" => match v.iter().position(|&c| c == b':') {
+                Some(i) if spec::valid_hostname(&v[..i]) && spec::is_ip(&v[i + 1..]) => {
+                    self.daily.add_hosts.push((&v[..i], &v[i + 1..])).map_err(|_| usage_error("too many --add-host (at most 16)", b""))?
+                }
+                _ => return bad("bad --add-host (NAME:IP):"),
+            },
+            b"--overlay-size" => match spec::parse_size(v) {
+                Some(n) => {
+                    self.daily.overlay = true;
+                    self.daily.overlay_size = n;
+                }
+                None => return bad("bad --overlay-size (bytes, or a number with K, M or G):"),
+            },
+            b"--overlay-dir" if v.first() == Some(&b'/') => {
+                self.daily.overlay = true;
+                self.daily.overlay_dir = Some(value);
+            }
+            b"--overlay-dir" => return bad("bad --overlay-dir (an absolute host path):"),
             b"--bind" => match spec::parse_bind(v) {
                 Some(m) => self.mounts.push(m).map_err(|_| usage_error("too many mounts (at most 32)", b""))?,
                 None => return bad("bad --bind (SRC:DST[:ro] with DST absolute):"),
@@ -251,6 +289,13 @@ impl Options {
         s.verbose = self.verbose;
         s.host_network = self.host_network;
         s.net_join = self.net_join;
+        if self.daily.pasta && (self.host_network || self.net_join.is_some()) {
+            return Err(usage_error("choose one --net", b""));
+        }
+        if !self.daily.publish.is_empty() && !self.daily.pasta {
+            return Err(usage_error("--publish needs --net pasta", b""));
+        }
+        s.daily = self.daily;
         s.read_only = self.read_only;
         s.mounts = self.mounts;
         s.env = self.env;

@@ -28,6 +28,9 @@ pub mod security;
 pub mod spec;
 pub mod supervise;
 pub mod sync;
+pub mod netfiles;
+pub mod overlay;
+pub mod pasta;
 pub mod tty;
 pub mod user;
 
@@ -73,8 +76,6 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     if process::geteuid() != 0 {
         return Err(Error::new("must run as root").hint("try: sudo launcher ..."));
     }
-    // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
-    // the container once it runs), never a death that leaves a lock or a cgroup behind.
     // `--user` names the container's users: resolved in its own files (the OCI front end
     // gets numbers from its engine).
     if let Some(words) = spec.user {
@@ -84,12 +85,48 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     }
     let rootfs = spec.rootfs;
     preflight::choose_term(&mut spec, env, rootfs);
+    if spec.daily.pasta {
+        pasta::check(env)?;
+    }
+    // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
+    // the container once it runs), never a death that leaves a lock or a cgroup behind.
     let mask = supervise::block_signals()?;
     preflight::warn_if_reachable(&spec);
     let mut pid_name = Text::<16>::new();
     pid_name.push(process::getpid());
     let name = spec.name.unwrap_or(pid_name.as_bytes());
-    let running = create(&mut spec, name, args, env, mask)?;
+    daily_steps(&mut spec, name);
+    let result = run_container(&mut spec, name, args, env, mask);
+    pasta::stop();
+    result
+}
+
+/// The launcher's own steps, through the container's callbacks (knocker carries none of it):
+/// pasta once PID 1 exists, the name resolution files in the container, the overlay root.
+fn daily_steps(spec: &mut Spec, name: &[u8]) {
+    if spec.daily.overlay {
+        spec.root_setup = Some(overlay::setup);
+    }
+    let files = netfiles::wanted(spec);
+    if files {
+        netfiles::prepare(spec);
+    }
+    if spec.daily.pasta {
+        pasta::prepare(name, spec.daily.publish);
+    }
+    if files || spec.daily.pasta {
+        fn on_host(pid: i32) -> Result<()> {
+            pasta::start(pid)
+        }
+        fn in_container(point: &'static str, _pid: i32) -> Result<()> {
+            if point == "createContainer" { netfiles::mount() } else { Ok(()) }
+        }
+        spec.hooks = Some(spec::Hooks { host: on_host, container: in_container });
+    }
+}
+
+fn run_container(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::sys::signal::SigSet) -> Result<i32> {
+    let running = create(spec, name, args, env, mask)?;
     let mut command = Text::<256>::new();
     match spec.command {
         Some(i) => (i..args.len()).filter_map(|j| args.bytes(j)).enumerate().for_each(|(k, w)| {
@@ -99,8 +136,8 @@ fn launch(args: Args, env: Env) -> Result<i32> {
             command.push(child::DEFAULT_COMMAND);
         }
     }
-    let _entry = manage::register(name, running.pid, &spec, command.as_bytes());
-    running.run_to_end(&spec)
+    let _entry = manage::register(name, running.pid, spec, command.as_bytes());
+    running.run_to_end(spec)
 }
 
 /// A container whose PID 1 has been started and released: it runs COMMAND, or waits on the

@@ -26,6 +26,25 @@ impl Default for Mount {
     }
 }
 
+/// What only the launcher's command line asks for (the OCI front end leaves it empty): the
+/// network through pasta, name resolution files, a throwaway root. The code behind it is
+/// reached through [`Spec::hooks`] and [`Spec::root_setup`], so knocker does not carry it.
+#[derive(Clone, Copy, Default)]
+pub struct Daily {
+    /// `--net pasta`: user-mode networking for the container's own network namespace.
+    pub pasta: bool,
+    /// `--publish HOST:CONTAINER[/tcp|/udp]`: (host port, container port, udp).
+    pub publish: List<(u16, u16, bool), 16>,
+    /// `--dns IP`, `--add-host NAME:IP`.
+    pub dns: List<&'static [u8], 4>,
+    pub add_hosts: List<(&'static [u8], &'static [u8]), 16>,
+    /// `--overlay`: a writable layer over ROOTFS, in a tmpfs of this many bytes (0: a quarter
+    /// of RAM) or in `overlay_dir`.
+    pub overlay: bool,
+    pub overlay_size: u64,
+    pub overlay_dir: Option<&'static CStr>,
+}
+
 /// See [`Spec::hooks`].
 #[derive(Clone, Copy, Debug)]
 pub struct Hooks {
@@ -216,6 +235,9 @@ pub struct Spec {
     /// released (`createRuntime`); `container` runs in PID 1 at `"createContainer"` (after the
     /// release) and `"startContainer"` (just before exec). Each gets PID 1's host pid.
     pub hooks: Option<Hooks>,
+    /// Makes the container's root and returns it, in place of a bind of ROOTFS (`--overlay`).
+    pub root_setup: Option<fn(&Spec) -> crate::error::Result<linker::Fd>>,
+    pub daily: Daily,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
     /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
     pub masked_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
@@ -266,6 +288,8 @@ impl Spec {
             personality: None,
             exec_label: None,
             hooks: None,
+            root_setup: None,
+            daily: Daily::default(),
             sysctls: List::new(),
             masked_paths: None,
             readonly_paths: None,
@@ -336,6 +360,28 @@ pub fn parse_bind(s: &'static [u8]) -> Option<Mount> {
         Some(_) => return None,
     };
     Some(Mount::Bind { src, dst, flags: MS_REC | read_only, propagation: 0 })
+}
+
+/// `--publish HOST:CONTAINER[/tcp|/udp]` → (host port, container port, udp).
+pub fn parse_publish(s: &[u8]) -> Option<(u16, u16, bool)> {
+    let (ports, udp) = match s.iter().position(|&c| c == b'/') {
+        Some(i) => match &s[i + 1..] {
+            b"tcp" => (&s[..i], false),
+            b"udp" => (&s[..i], true),
+            _ => return None,
+        },
+        None => (s, false),
+    };
+    let colon = ports.iter().position(|&c| c == b':')?;
+    let port = |p: &[u8]| digits(p).filter(|&n| (1..=65535).contains(&n)).map(|n| n as u16);
+    Some((port(&ports[..colon])?, port(&ports[colon + 1..])?, udp))
+}
+
+/// An IPv4 address (four numbers up to 255) or an IPv6 one (hex groups and colons).
+pub fn is_ip(s: &[u8]) -> bool {
+    let v4 = s.split(|&c| c == b'.').count() == 4 && s.split(|&c| c == b'.').all(|p| digits(p).is_some_and(|n| n <= 255));
+    let v6 = s.contains(&b':') && s.len() <= 45 && s.iter().all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.');
+    v4 || v6
 }
 
 /// A path inside the container for `--tmpfs`/`--workdir`: absolute, no NUL.

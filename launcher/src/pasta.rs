@@ -1,0 +1,152 @@
+//! `--net pasta`: the container's own network namespace gets a way out through `pasta`
+//! (Debian's `passt` package) — user-mode networking as podman uses it: a tap interface
+//! inside with the host's addresses and routes, TCP/UDP carried by pasta's sockets on the
+//! host, no bridge and no change to the host's firewall. `--publish` forwards host ports in.
+//!
+//! pasta is started once PID 1 exists and before it is released, on the namespace bound to
+//! `/run/knocker/@launcher/NAME.netns`; it puts itself in the background when the interface
+//! is set up. When the container ends the launcher stops it and removes the file (pasta also
+//! quits by itself when that file goes).
+
+use crate::error::{Context, Error, Result};
+use crate::netfiles::PASTA_DNS;
+use linker::sys::fs::{self, O_CREAT, O_WRONLY};
+use linker::sys::mount::{self, MNT_DETACH, MS_BIND};
+use linker::sys::{process, signal};
+use linker::{Text, say};
+
+const DIR: &str = "/run/knocker/@launcher";
+
+struct Started {
+    active: bool,
+    netns: Text<160>,
+    pid_file: Text<160>,
+    pid: i32,
+}
+
+/// All zeros, so it takes no room in the file (an `Option` here would).
+static mut STARTED: Started = Started { active: false, netns: Text::new(), pid_file: Text::new(), pid: 0 };
+type Publish = linker::List<(u16, u16, bool), 16>;
+static mut PLAN: Option<(Text<96>, Publish)> = None;
+
+/// Whether `pasta` can be run (from PATH); one line saying how to get it when not.
+pub fn check(env: linker::Env) -> Result<()> {
+    let path = env.entry(b"PATH").and_then(|p| p.to_bytes().strip_prefix(b"PATH=")).unwrap_or(linker::exec::DEFAULT_PATH);
+    linker::exec::locate(b"pasta", path)
+        .map_err(|_| Error::new("--net pasta needs pasta, which is not installed").hint("apt-get install passt"))
+}
+
+/// Remembers what [`start`] needs (it runs as a callback with PID 1's pid only).
+pub fn prepare(name: &[u8], publish: Publish) {
+    let mut n = Text::new();
+    n.bytes(name);
+    // SAFETY: single-threaded; set before the container is created, read by `start` after.
+    unsafe { *core::ptr::addr_of_mut!(PLAN) = Some((n, publish)) };
+}
+
+/// Starts pasta on PID 1's network namespace; returns when the interface is up.
+pub fn start(pid: i32) -> Result<()> {
+    // SAFETY: see `prepare`.
+    let Some((name, publish)) = (unsafe { *core::ptr::addr_of!(PLAN) }) else { return Ok(()) };
+    let mut netns = Text::<160>::new();
+    netns.push(DIR).push("/").bytes(name.as_bytes()).push(".netns");
+    let mut pid_file = Text::<160>::new();
+    pid_file.push(DIR).push("/").bytes(name.as_bytes()).push(".pasta");
+    let mut source = Text::<32>::new();
+    source.push("/proc/").push(pid).push("/ns/net");
+    {
+        let ns_path = netns.as_cstr().context("path")?;
+        drop(fs::openat(fs::AT_FDCWD, ns_path, O_WRONLY | O_CREAT, 0o600).context_on("cannot create", ns_path)?);
+        mount::mount(Some(source.as_cstr().context("path")?), ns_path, None, MS_BIND, None)
+            .context_on("cannot bind the container's network namespace to", ns_path)?;
+    }
+    // SAFETY: single-threaded; `stop` reads it after the container ended.
+    unsafe { *core::ptr::addr_of_mut!(STARTED) = Started { active: true, netns, pid_file, pid: 0 } };
+
+    // pasta as root: it must enter a namespace the host's root owns (it drops to nobody
+    // otherwise, which may not). It confines itself (namespaces, seccomp) once set up.
+    let mut words: linker::List<Text<32>, 48> = linker::List::new();
+    let mut word = |s: &[u8]| {
+        let mut t = Text::<32>::new();
+        t.bytes(s);
+        let _ = words.push(t);
+    };
+    for w in ["pasta", "--quiet", "--runas", "0:0", "--config-net", "--dns-forward", PASTA_DNS, "-u", "none", "-T", "none", "-U", "none"] {
+        word(w.as_bytes());
+    }
+    if !publish.iter().any(|p| !p.2) {
+        word(b"-t");
+        word(b"none");
+    }
+    for (host, inside, udp) in publish.iter() {
+        word(if udp { b"-u" } else { b"-t" });
+        let mut t = Text::<32>::new();
+        t.push(host as u64).push(":").push(inside as u64);
+        word(t.as_bytes());
+    }
+    let mut argv = [core::ptr::null::<core::ffi::c_char>(); 52];
+    for (i, w) in words.as_mut_slice().iter_mut().enumerate() {
+        argv[i] = w.as_cstr().context("argument")?.as_ptr();
+    }
+    let n = words.len();
+    // SAFETY: see above (`STARTED` was just set).
+    let started = unsafe { &mut *core::ptr::addr_of_mut!(STARTED) };
+    argv[n] = c"--pid".as_ptr();
+    argv[n + 1] = started.pid_file.as_cstr().context("path")?.as_ptr();
+    argv[n + 2] = c"--netns".as_ptr();
+    argv[n + 3] = started.netns.as_cstr().context("path")?.as_ptr();
+    let child = process::fork().context("fork")?;
+    if child == 0 {
+        if let Ok(null) = fs::open(c"/dev/null", fs::O_RDWR) {
+            let _ = fs::dup3(null.raw(), 0, 0);
+            let _ = fs::dup3(null.raw(), 1, 0);
+        }
+        let _ = signal::sigprocmask(signal::SIG_SETMASK, signal::SigSet::EMPTY);
+        let e = linker::exec::execvp(c"pasta", argv.as_ptr(), [core::ptr::null()].as_ptr(), linker::exec::DEFAULT_PATH);
+        say!(2; "launcher: cannot run pasta: ", e);
+        process::exit(127);
+    }
+    let status = process::wait4(child, 0).context("wait for pasta")?.map_or(-1, |(_, s)| s.shell_code());
+    if status != 0 {
+        return Err(Error::new("pasta could not set up the container's network").hint("run with -v, and see pasta's message above"));
+    }
+    let mut buf = [0u8; 16];
+    if let Ok(p) = started.pid_file.as_cstr() {
+        let n = fs::read_file(p, &mut buf).unwrap_or(0);
+        started.pid = linker::text::decimal_value(buf[..n].trim_ascii()).unwrap_or(0) as i32;
+    }
+    Ok(())
+}
+
+/// After the container: pasta stopped, the namespace file unmounted and removed.
+pub fn stop() {
+    // SAFETY: single-threaded; the callback that set it ran in this process.
+    let s = unsafe { &mut *core::ptr::addr_of_mut!(STARTED) };
+    if !core::mem::take(&mut s.active) {
+        return;
+    }
+    let (mut netns, mut pid_file) = (s.netns, s.pid_file);
+    // pasta quits by itself, quietly, when its namespace file goes; killed if it lingers.
+    if let Ok(p) = netns.as_cstr() {
+        let _ = mount::umount2(p, MNT_DETACH);
+        let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
+    }
+    if let Ok(p) = pid_file.as_cstr() {
+        let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
+    }
+    for _ in 0..50 {
+        if s.pid <= 0 || !is_pasta(s.pid) {
+            return;
+        }
+        let _ = linker::sys::time::sleep_ms(2);
+    }
+    let _ = process::kill(s.pid, signal::SIGKILL);
+}
+
+/// Whether `pid` is still a pasta (not a pid reused since).
+fn is_pasta(pid: i32) -> bool {
+    let mut p = Text::<32>::new();
+    p.push("/proc/").push(pid).push("/comm");
+    let mut buf = [0u8; 16];
+    p.as_cstr().is_ok_and(|c| fs::read_file(c, &mut buf).is_ok_and(|n| buf[..n].starts_with(b"pasta")))
+}
