@@ -29,6 +29,13 @@ pub fn rootfs() -> PathBuf {
     dir
 }
 
+/// A Debian bookworm rootfs (debootstrap's minbase), as `cargo xtask rootfs --debian` makes it.
+pub fn debian_rootfs() -> PathBuf {
+    let dir = std::env::var_os("KNOCKER_DEBIAN_ROOTFS").map(PathBuf::from).unwrap_or_else(|| workspace().join("target/containers/debian"));
+    assert!(dir.join("etc/debian_version").exists(), "{} is missing: run the tests with `cargo xtask test` (it builds it)", dir.display());
+    dir
+}
+
 pub fn require_root() {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);

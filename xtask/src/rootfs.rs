@@ -123,7 +123,7 @@ fn busybox_is_static() -> bool {
     })
 }
 
-fn make_debian(dir: &Path) -> Result<(), String> {
+pub fn make_debian(dir: &Path) -> Result<(), String> {
     if dir.join("etc/debian_version").exists() && dir.join("bin/sh").exists() {
         println!("Debian rootfs already there: {}", dir.display());
         return Ok(());

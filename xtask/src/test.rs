@@ -18,6 +18,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let built = build::build()?;
     build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
+    // A real distribution for the daily-driver tests (debootstrap from Debian's mirror, once).
+    let debian = rootfs::private_dir()?.join("debian");
+    rootfs::make_debian(&debian)?;
     eprintln!("xtask: unit tests");
     checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init", "-p", "oci", "-p", "xtask"]))?;
     eprintln!("xtask: end-to-end tests (target/knocker/ binaries, {})", rootfs.display());
@@ -27,7 +30,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .args(["test", "--locked", "-p", "knocker-tests"])
             .args(args)
             .env("KNOCKER_BIN", &built.dir)
-            .env("KNOCKER_ROOTFS", &rootfs),
+            .env("KNOCKER_ROOTFS", &rootfs)
+            .env("KNOCKER_DEBIAN_ROOTFS", &debian),
     );
     // cgroup v2 and the init as a kernel-booted PID 1 need a kernel of our own.
     eprintln!("xtask: tests in the virtual box (cargo xtask vm-test)");
