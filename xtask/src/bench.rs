@@ -26,7 +26,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("bench starts containers and needs root".into());
     }
-    ensure_packages(&["runc", "bubblewrap", "tini", "dumb-init", "catatonit", "valgrind"], "the benchmark's peers")?;
+    ensure_packages(&["runc", "bubblewrap", "tini", "dumb-init", "catatonit", "valgrind", "passt"], "the benchmark's peers")?;
     let built = build::build()?;
     let probe = build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
@@ -156,6 +156,9 @@ impl Bench {
             ("knocker --no-init".into(), words(&[&l, "--no-init", &r, "/bin/true"]), false),
             ("knocker --seccomp=unconfined".into(), words(&[&l, "--seccomp=unconfined", &r, "/bin/true"]), false),
             ("knocker --memory 64M --pids 64".into(), words(&[&l, "--memory", "64M", "--pids", "64", &r, "/bin/true"]), false),
+            ("knocker --overlay".into(), words(&[&l, "--overlay", &r, "/bin/true"]), false),
+            ("knocker --net pasta".into(), words(&[&l, "--net", "pasta", &r, "/bin/true"]), false),
+            ("knocker --net host (+ resolv.conf, hosts)".into(), words(&[&l, "--net", "host", &r, "/bin/true"]), false),
             ("unshare -pfmuin --root".into(), words(&["unshare", "-pfmuin", &format!("--root={r}"), "/bin/true"]), false),
             (
                 "bwrap --unshare-all".into(),
