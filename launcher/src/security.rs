@@ -44,7 +44,8 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
             let within = |set: u64| set & known;
             let sets_now = Sets { effective: within(sets.effective), permitted: within(sets.permitted), inheritable: within(sets.inheritable) };
             caps::set(sets_now).context("cannot set the capabilities of process.capabilities")?;
-            caps::raise_ambient(within(sets.ambient)).context("cannot raise the ambient capabilities (each must be permitted and inheritable)")?;
+            // As runc: an ambient capability that is not also inheritable is left out.
+            caps::raise_ambient(within(sets.ambient));
         }
         None if spec.uid == 0 => {
             let set = keep & known;

@@ -689,3 +689,34 @@ fn personality_applies_and_what_the_host_lacks_is_refused() {
         assert!(!bad.root.join("u").exists(), "{field}: nothing left");
     }
 }
+
+#[test]
+fn five_capability_sets_as_given_and_ambient_ones_not_inheritable_left_out() {
+    let _g = shared();
+    // As `runc spec` writes them: no inheritable set, three ambient capabilities.
+    let b = Bundle::new("oci-caps", |c| {
+        args(c, "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status");
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE", "CAP_CHOWN"],
+            "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+            "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"],
+            "ambient": ["CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_AUDIT_WRITE"]
+        });
+    });
+    let out = b.knocker(&["run", "caps"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    // KILL 5, NET_BIND_SERVICE 10, AUDIT_WRITE 29, CHOWN 0. After exec a root process has its
+    // permitted set back from the bounding set.
+    assert!(out.stdout.contains("CapInh:\t0000000000000000"), "{out:?}");
+    assert!(out.stdout.contains("CapBnd:\t0000000020000421"), "{out:?}");
+    assert!(out.stdout.contains("CapAmb:\t0000000000000000"), "ambient ones that are not inheritable are left out: {out:?}");
+    // With them inheritable too, the ambient set holds them.
+    let b = Bundle::new("oci-caps-amb", |c| {
+        args(c, "grep -E '^CapAmb' /proc/self/status");
+        let set = json!(["CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+        c["process"]["capabilities"] = json!({"bounding": set, "effective": set, "permitted": set, "inheritable": set, "ambient": set});
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    });
+    let out = b.knocker(&["run", "amb"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "CapAmb:\t0000000000000420\n"), "{out:?}");
+}

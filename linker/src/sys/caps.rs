@@ -101,10 +101,9 @@ pub fn clear_ambient() -> Result<()> {
 
 const PR_CAP_AMBIENT_RAISE: usize = 2;
 
-/// Adds each capability of `set` to the ambient set (each must be permitted and inheritable).
-pub fn raise_ambient(set: u64) -> Result<()> {
-    for cap in (0..64).filter(|c| set & (1 << c) != 0) {
-        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0)?;
-    }
-    Ok(())
+/// Adds each capability of `set` to the ambient set. One that is not both permitted and
+/// inheritable cannot be, and is left out (as runc leaves it, with a warning); the others
+/// still go in. Returns how many were left out.
+pub fn raise_ambient(set: u64) -> usize {
+    (0..64).filter(|c| set & (1 << c) != 0).filter(|&cap| prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0).is_err()).count()
 }
