@@ -59,6 +59,11 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if spec.detached.is_none() {
         prctl(PR_SET_PDEATHSIG, SIGKILL as usize, 0, 0, 0).context("prctl(PR_SET_PDEATHSIG)")?;
     }
+    // In a user namespace of its own nothing is allowed until the launcher has written its
+    // id maps: it says go once they are there.
+    if spec.user_namespace {
+        ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+    }
     // Into the container's v1 groups (limits, device rules) before anything else happens here.
     Cgroup::enter_v1(ctx.v1_tasks.as_slice()).context("cannot enter the container's cgroup (tasks)")?;
     process::setsid().context("setsid")?;
@@ -100,7 +105,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // Nothing of the container's own runs before the go-ahead (the launcher may still be
     // moving this process into its cgroup2 group, on kernels without CLONE_INTO_CGROUP).
-    ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+    if !spec.user_namespace {
+        ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+    }
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
     ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
     if spec.cgroup_view {

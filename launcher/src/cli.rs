@@ -14,7 +14,8 @@ Usage: launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]
 
 Runs COMMAND (default /bin/sh) in a new container whose root is the directory ROOTFS:
 new UTS, PID, mount, IPC, network and cgroup namespaces, knocker's init as PID 1.
-Must run as root.
+Run by a user other than root, it adds a user namespace whose root is that user (with the
+user's subordinate ids through newuidmap when /etc/subuid has them); no cgroup limits then.
 
 Container:
       --hostname NAME     host name inside (default: knocker)

@@ -44,13 +44,12 @@ pub fn populate(root: &Fd) -> Result<()> {
     let pts = open_strict(&dev, c"pts").context("open /dev/pts")?;
     // A private instance: the container sees only its own terminals, and ptmx hands out
     // terminals from this instance alone.
-    mount_on(
-        Some(c"devpts"),
-        &pts,
-        Some(c"devpts"),
-        MS_NOSUID | MS_NOEXEC,
-        Some(c"newinstance,ptmxmode=0666,mode=0620,gid=5"),
-    )
+    let devpts = |options| mount_on(Some(c"devpts"), &pts, Some(c"devpts"), MS_NOSUID | MS_NOEXEC, Some(options));
+    // In a user namespace that maps no group 5 (tty), the terminals keep the caller's group.
+    match devpts(c"newinstance,ptmxmode=0666,mode=0620,gid=5") {
+        Err(linker::Errno::EINVAL) => devpts(c"newinstance,ptmxmode=0666,mode=0620"),
+        other => other,
+    }
     .context("cannot mount devpts on /dev/pts")?;
     fs::mkdirat(dev.raw(), c"shm", 0o1777).context("mkdir /dev/shm")?;
     let shm = open_strict(&dev, c"shm").context("open /dev/shm")?;

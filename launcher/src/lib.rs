@@ -33,6 +33,7 @@ pub mod overlay;
 pub mod pasta;
 pub mod tty;
 pub mod user;
+pub mod userns;
 
 use crate::cgroup::Cgroup;
 use crate::cli::Action;
@@ -74,7 +75,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
         }
     };
     if process::geteuid() != 0 {
-        return Err(Error::new("must run as root").hint("try: sudo launcher ..."));
+        rootless(&mut spec, env)?;
     }
     // `--user` names the container's users: resolved in its own files (the OCI front end
     // gets numbers from its engine).
@@ -101,6 +102,25 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     result
 }
 
+/// Without root: a user namespace whose root is the caller (userns.rs); no cgroup, so no
+/// limits — asking for one is refused in one line.
+fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
+    let l = &spec.limits;
+    if l.memory.is_some() || l.pids.is_some() || l.cpu_quota_us.is_some() {
+        return Err(Error::new("--memory, --pids and --cpus need a cgroup, and without root there is no delegated one here")
+            .hint("run as root (sudo launcher ...), or without limits"));
+    }
+    if spec.daily.pasta {
+        return Err(Error::new("--net pasta needs root for now").hint("run as root, or use the network namespace's lo only"));
+    }
+    spec.user_namespace = true;
+    spec.locked = false;
+    spec.limits.pids_by_default = false;
+    spec.cgroup_view = false;
+    userns::plan(spec.verbose, env);
+    Ok(())
+}
+
 /// The launcher's own steps, through the container's callbacks (knocker carries none of it):
 /// pasta once PID 1 exists, the name resolution files in the container, the overlay root.
 fn daily_steps(spec: &mut Spec, name: &[u8]) {
@@ -114,8 +134,9 @@ fn daily_steps(spec: &mut Spec, name: &[u8]) {
     if spec.daily.pasta {
         pasta::prepare(name, spec.daily.publish);
     }
-    if files || spec.daily.pasta {
+    if files || spec.daily.pasta || spec.user_namespace {
         fn on_host(pid: i32) -> Result<()> {
+            userns::write_maps(pid)?;
             pasta::start(pid)
         }
         fn in_container(point: &'static str, _pid: i32) -> Result<()> {
@@ -155,7 +176,11 @@ pub struct Running {
 /// container life both front ends (the launcher's command line, the OCI runtime) go through.
 /// `name` names the cgroup; signals must already be blocked (`mask` is what they were).
 pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::sys::signal::SigSet) -> Result<Running> {
-    security::stay_undumpable()?;
+    // Without root the launcher stays dumpable: it holds nothing the caller does not own, and
+    // PID 1's /proc files must stay the caller's while the launcher writes its id maps.
+    if !spec.user_namespace {
+        security::stay_undumpable()?;
+    }
     check_rootfs(spec)?;
     preflight::check_stdio()?;
     preflight::resolve_devices(spec)?;
@@ -202,7 +227,7 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         say!(2; "launcher: container's PID 1 is host pid ", pid);
         if placed {
             say!(2; "launcher: it started inside its cgroup: clone3(CLONE_INTO_CGROUP)");
-        } else {
+        } else if !spec.user_namespace {
             say!(2; "launcher: moving it into its cgroup2 group by pid before releasing it");
         }
     }
@@ -289,6 +314,9 @@ fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
 
 fn namespaces(spec: &Spec) -> u64 {
     let mut flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+    if spec.user_namespace {
+        flags |= libc::CLONE_NEWUSER;
+    }
     if !spec.host_network && spec.net_join.is_none() {
         flags |= CLONE_NEWNET;
     }

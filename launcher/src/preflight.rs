@@ -44,7 +44,8 @@ pub fn reachable_by_others(rootfs: &core::ffi::CStr) -> bool {
 }
 
 pub fn warn_if_reachable(spec: &Spec) {
-    if reachable_by_others(spec.rootfs) {
+    // Without root, what is made inside belongs to the caller's own ids.
+    if !spec.user_namespace && reachable_by_others(spec.rootfs) {
         let mut line = Text::<512>::new();
         line.push("launcher: warning: other users of this host can reach ").push(spec.rootfs)
             .push(" (setuid programs and device nodes made inside would be theirs to use): keep it in a directory only root can enter, e.g. chmod 700 its parent");

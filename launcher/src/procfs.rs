@@ -38,8 +38,15 @@ pub fn mount_proc(root: &Fd) -> Result<()> {
 /// sysfs, read-only, on ROOTFS/sys when the rootfs has that directory.
 pub fn mount_sys(root: &Fd, verbose: bool) -> Result<()> {
     match system_mount_point(root, c"/sys")? {
-        Some(point) => mount_on(Some(c"sysfs"), &point, Some(c"sysfs"), SAFE | MS_RDONLY, None)
-            .context("cannot mount sysfs on /sys"),
+        Some(point) => match mount_on(Some(c"sysfs"), &point, Some(c"sysfs"), SAFE | MS_RDONLY, None) {
+            // A user namespace may mount sysfs only with a network namespace of its own: with
+            // the host's network, the host's /sys is bound instead (read-only).
+            Err(Errno::EPERM) => {
+                mount_on(Some(c"/sys"), &point, None, MS_BIND | MS_REC, None).context("cannot bind the host's /sys")?;
+                crate::rootfs::add_flags(&open_sys(root)?, linker::sys::mount::MOUNT_ATTR_RDONLY | linker::sys::mount::MOUNT_ATTR_NOSUID | linker::sys::mount::MOUNT_ATTR_NODEV).context("cannot make /sys read-only")
+            }
+            other => other.context("cannot mount sysfs on /sys"),
+        },
         None => {
             if verbose {
                 say!(2; "launcher: the rootfs has no /sys: not mounting sysfs");
@@ -47,6 +54,10 @@ pub fn mount_sys(root: &Fd, verbose: bool) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn open_sys(root: &Fd) -> Result<Fd> {
+    crate::rootfs::open_in_root(root, c"/sys").context("cannot open /sys")
 }
 
 /// After pivot_root: masks and read-only paths. Runs before the init, which finds /proc

@@ -197,6 +197,9 @@ pub struct Spec {
     /// HOME and USER from the passwd entry (empty: HOME by uid, no USER).
     pub home: linker::Text<256>,
     pub user_name: linker::Text<64>,
+    /// A user namespace of its own (the launcher without root): PID 1 waits for its id maps,
+    /// written by the front end's host hook, before anything else; no cgroup is made.
+    pub user_namespace: bool,
     /// Mount the container's own cgroups read-only at /sys/fs/cgroup inside (see cgroup/view.rs).
     pub cgroup_view: bool,
     /// TERM for the program (the launcher's own, or a type the rootfs knows; empty: none).
@@ -271,6 +274,7 @@ impl Spec {
             user_name: linker::Text::new(),
             term: linker::Text::new(),
             cgroup_view: true,
+            user_namespace: false,
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),

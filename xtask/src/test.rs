@@ -13,6 +13,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     crate::util::ensure_packages(&["tmux"], "the terminal tests")?;
     // pasta (Debian's passt) carries `--net pasta`.
     crate::util::ensure_packages(&["passt"], "the network tests")?;
+    // newuidmap/newgidmap map subordinate ids for containers without root.
+    crate::util::ensure_packages(&["uidmap"], "the rootless tests")?;
     // podman (with conmon, its network plugins and catatonit for --init) drives knocker as a real engine.
     crate::util::ensure_packages(&["podman", "containernetworking-plugins", "catatonit", "iproute2", "containerd"], "the OCI runtime's tests")?;
     let built = build::build()?;

@@ -138,6 +138,10 @@ impl Cgroup {
     /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
     pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
         let alive = if spec.locked { Some(stale::Lock::take(name)?) } else { None };
+        // Without root there is no cgroup to make (a user namespace confines the devices).
+        if spec.user_namespace {
+            return Ok(Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: None, _alive: alive });
+        }
         let all = hierarchies();
         if all.is_empty() {
             return Err(Error::new("no cgroup file system at /sys/fs/cgroup: cannot confine the container's devices")

@@ -22,6 +22,16 @@ pub fn geteuid() -> u32 {
     unsafe { call!(geteuid) }.unwrap_or(u32::MAX as usize) as u32
 }
 
+pub fn getuid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { call!(getuid) }.unwrap_or(u32::MAX as usize) as u32
+}
+
+pub fn getgid() -> u32 {
+    // SAFETY: getgid cannot fail.
+    unsafe { call!(getgid) }.unwrap_or(u32::MAX as usize) as u32
+}
+
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: plain integer arguments.
     unsafe { call!(kill, pid, sig) }.map(drop)

@@ -1,0 +1,157 @@
+//! Containers without root (issue 14, part 1): the launcher run by an ordinary user makes a
+//! user namespace whose root is that user — with subordinate ids through newuidmap when the
+//! user has them, else mapping only the user — and the container is the same container.
+//!
+//! The tests make two users of their own (`knocker-sub` with subordinate ids, `knocker-nosub`
+//! without) and run the launcher as them with `setpriv`, from copies of the binaries and the
+//! rootfs they own.
+
+use knocker_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A test user, created once (with or without subordinate ids).
+fn user(name: &str, subordinate: Option<u32>) -> u32 {
+    let _ = run(Command::new("useradd").args(["-M", "-s", "/bin/sh", name]));
+    // Subordinate ranges as this test wants them, whatever useradd chose.
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let old = std::fs::read_to_string(file).unwrap_or_default();
+        let mut lines: Vec<String> = old.lines().filter(|l| !l.starts_with(&format!("{name}:"))).map(String::from).collect();
+        if let Some(start) = subordinate {
+            lines.push(format!("{name}:{start}:65536"));
+        }
+        let new = lines.join("\n") + "\n";
+        if new != old {
+            std::fs::write(file, new).unwrap();
+        }
+    }
+    let out = run(Command::new("id").args(["-u", name]));
+    out.stdout.trim().parse().unwrap()
+}
+
+/// The user's own copy of the launcher, the init and the rootfs (with the probe).
+struct Home {
+    dir: PathBuf,
+    user: String,
+}
+
+impl Home {
+    fn new(user: &str, tag: &str) -> Home {
+        let dir = std::env::temp_dir().join(format!("knocker-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        for b in ["launcher", "init"] {
+            std::fs::copy(bin(b), dir.join("bin").join(b)).unwrap();
+        }
+        assert!(Command::new("cp").arg("-a").arg(rootfs()).arg(dir.join("rootfs")).status().unwrap().success());
+        std::fs::copy(bin("probe"), dir.join("rootfs/probe")).unwrap();
+        // The user extracted it: the files are the user's (root inside).
+        assert!(Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&dir).status().unwrap().success());
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        Home { dir, user: user.into() }
+    }
+
+    fn rootfs(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// `launcher OPTIONS ROOTFS sh -c SCRIPT` as the user.
+    fn run(&self, options: &[&str], script: &str) -> Out {
+        run(Command::new("setpriv")
+            .args(["--reuid", &self.user, "--regid", &self.user, "--init-groups", "--"])
+            .arg(self.dir.join("bin/launcher"))
+            .args(options)
+            .arg(self.rootfs())
+            .args(["/bin/sh", "-c", script])
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn left_running(dir: &Path) -> Vec<i32> {
+    processes_with(dir.to_str().unwrap())
+}
+
+#[test]
+fn with_subordinate_ids_the_user_is_root_and_the_range_is_the_rest() {
+    let _g = shared();
+    let uid = user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-sub");
+    let out = home.run(&["-v"], "cat /proc/self/uid_map | tr -s ' '; id -u; stat -c %u /bin/busybox; touch /tmp/f && chown 1000:1000 /tmp/f && stat -c %u:%g /tmp/f");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!(" 0 {uid} 1\n 1 500000 65536\n0\n0\n1000:1000\n"), "{out:?}");
+    assert!(out.stderr.contains("subordinate ids (newuidmap)"), "-v says which: {out:?}");
+    // The file made for uid 1000 inside is the subordinate id on disk.
+    assert!(left_running(&home.dir).is_empty());
+}
+
+#[test]
+fn without_subordinate_ids_only_the_user_is_mapped() {
+    let _g = shared();
+    let uid = user("knocker-nosub", None);
+    let home = Home::new("knocker-nosub", "rootless-nosub");
+    // Files of other owners show as nobody: the rootfs as root extracted it.
+    assert!(Command::new("chown").arg("0:0").arg(home.rootfs().join("bin/busybox")).status().unwrap().success());
+    let out = home.run(&["-v"], "cat /proc/self/uid_map | tr -s ' '; cat /proc/self/setgroups; id -u; stat -c %u /bin/busybox; chown 1 /tmp 2>/dev/null || echo no-chown");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!(" 0 {uid} 1\ndeny\n0\n65534\nno-chown\n"), "{out:?}");
+    assert!(out.stderr.contains("only your own ids"), "{out:?}");
+}
+
+#[test]
+fn the_rootless_container_is_the_same_container() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-same");
+    let script = "echo $(hostname) $$; grep -E '^(CapEff|Seccomp|NoNewPrivs):' /proc/self/status | tr '\\n' ' '; echo; \
+                  mount | grep -c ' on /proc '; test -c /dev/null && echo dev; ls /dev/pts/ptmx >/dev/null && echo pts; \
+                  grep ' /sys ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1";
+    let out = home.run(&["--hostname", "rl"], script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "rl 2", "own UTS and PID namespaces, knocker's init as PID 1: {out:?}");
+    assert_eq!(lines[1], "CapEff:\t00000000a80425fb NoNewPrivs:\t1 Seccomp:\t2 ", "{out:?}");
+    assert_eq!(lines[2..], ["1", "dev", "pts", "ro"], "{out:?}");
+    // Exit statuses as with root.
+    assert_eq!(home.run(&[], "exit 7").code, 7);
+    assert_eq!(home.run(&[], "kill -9 $$").code, 137);
+}
+
+#[test]
+fn inside_the_user_namespace_the_containment_probes_fail() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-probes");
+    // Device nodes cannot be made, PID 1's memory is closed, and a cgroup hierarchy mounted
+    // inside (CAP_SYS_ADMIN in the user namespace allows it) has no release_agent to write.
+    let script = "/probe node /tmp/kmsg c 1 11; /probe node /tmp/loop b 7 0; /probe open /proc/1/mem rw; \
+                  mkdir -p /tmp/cg; mount -t cgroup -o memory none /tmp/cg 2>/dev/null; \
+                  test -e /tmp/cg/release_agent && echo release-agent-there || echo no-release-agent; \
+                  echo /x 2>/dev/null > /tmp/cg/release_agent || echo not-writable";
+    let out = home.run(&["--cap-add", "SYS_ADMIN"], script);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("mknod refused EPERM"), "mknod in a user namespace: {out:?}");
+    assert!(lines[1].starts_with("mknod refused EPERM"), "{out:?}");
+    assert!(lines[2].starts_with("refused"), "/proc/1/mem: {out:?}");
+    assert_eq!(lines[3..], ["no-release-agent", "not-writable"], "{out:?}");
+    // Control: as root the node is made (opening it is then the device cgroup's to refuse).
+    let out = run(launcher(&["--cap-add", "SYS_ADMIN"], &home.rootfs()).args(["/probe", "node", "/tmp/kmsg", "c", "1", "11"]));
+    assert!(!out.stdout.starts_with("mknod refused"), "{out:?}");
+}
+
+#[test]
+fn limits_without_root_are_one_line() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-limits");
+    let out = home.run(&["--memory", "64M"], "true");
+    assert_eq!(out.code, 125, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("need a cgroup"), "{out:?}");
+}
