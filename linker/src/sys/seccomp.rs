@@ -21,11 +21,22 @@ struct Program {
 
 const SECCOMP_SET_MODE_FILTER: usize = 1;
 
+const PR_SET_SECCOMP: usize = 22;
+const SECCOMP_MODE_FILTER: usize = 2;
+
 /// Installs `filter` with `flags` (`SECCOMP_FILTER_FLAG_*`). The caller must hold
-/// CAP_SYS_ADMIN or have set no_new_privs.
+/// CAP_SYS_ADMIN or have set no_new_privs. Without flags it goes through `prctl`, which
+/// kernels before 3.17 and valgrind know too.
 pub fn set_filter(filter: &[SockFilter], flags: u32) -> Result<()> {
     let prog = Program { len: filter.len().min(u16::MAX as usize) as u16, filter: filter.as_ptr() };
+    let prog = &prog as *const Program;
     // SAFETY: `prog` describes `filter`'s instructions, both alive across the call; the
     // kernel copies the program and keeps no pointer into our memory.
-    unsafe { call!(seccomp, SECCOMP_SET_MODE_FILTER, flags as usize, &prog as *const Program) }.map(drop)
+    unsafe {
+        match flags {
+            0 => call!(prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog),
+            _ => call!(seccomp, SECCOMP_SET_MODE_FILTER, flags as usize, prog),
+        }
+    }
+    .map(drop)
 }
