@@ -253,3 +253,19 @@ fn overlay_leaves_rootfs_unchanged_with_two_containers_writing_at_once() {
     assert!(!r.path().join("kept").exists());
     assert!(!mountinfo().iter().any(|l| l.contains("overlay") && l.contains(r.path().to_str().unwrap())));
 }
+
+#[test]
+fn a_pasta_left_by_a_killed_launcher_goes_with_its_stale_group() {
+    let _g = shared();
+    let name = format!("stale-pasta-{}", std::process::id());
+    let netns = std::path::PathBuf::from(format!("/run/knocker/@launcher/{name}.netns"));
+    let mut c = Running::spawn(launcher(&["--net", "pasta", "--name", &name], &rootfs()).args(["sleep", "30"]));
+    assert!(eventually(std::time::Duration::from_secs(5), || netns.exists() && !pasta_left(&name).is_empty()));
+    c.signal(libc::SIGKILL);
+    assert!(c.wait(std::time::Duration::from_secs(5)).is_some());
+    // The container died with its launcher; pasta and the namespace file stay until the next
+    // launcher finds the group stale.
+    assert!(netns.exists());
+    assert_eq!(run(launcher(&[], &rootfs()).arg("true")).code, 0);
+    assert!(eventually(std::time::Duration::from_secs(3), || !netns.exists() && pasta_left(&name).is_empty()), "{:?}", pasta_left(&name));
+}
