@@ -86,6 +86,12 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         Some(make) => make(spec)?,
         None => rootfs::bind_self(spec)?,
     };
+    // Then become the user namespace's root (a root launcher's ids are not mapped in it): the
+    // path to ROOTFS was walked with the launcher's ids, through directories only it may enter.
+    if spec.user_namespace {
+        process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
+        process::setresuid(0).context("cannot become root in the user namespace (setresuid)")?;
+    }
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
     dev::add_devices(&root, spec.devices.as_slice())?;

@@ -33,6 +33,9 @@ Container:
                           it is (several containers may share one ROOTFS)
       --overlay-size SIZE the tmpfs's size (default: a quarter of RAM)
       --overlay-dir DIR   keep the writable layer in DIR instead (DIR/upper, DIR/work)
+      --userns[=auto|=HOSTID:COUNT]  (root) container root is an unprivileged host id: a user
+                          namespace mapping 0..COUNT-1 to HOSTID.. (auto: 65536 ids of
+                          knocker's own range from 2^31), ROOTFS seen through an idmapped mount
       --ro                make the root file system read-only
       --bind SRC:DST[:ro] bind-mount host path SRC at DST (repeatable)
       --tmpfs DST         mount an empty tmpfs at DST (repeatable)
@@ -106,6 +109,14 @@ pub fn parse(args: &Args) -> Result<Action> {
             Some(eq) if a.starts_with(b"--") => (&a[..eq], Some(arg_tail(arg, eq + 1))),
             _ => (a, None),
         };
+        // Its value, if any, comes only after '=': `--userns` alone is `--userns=auto`.
+        if name == b"--userns" {
+            opts.daily.userns = Some(match inline.map(CStr::to_bytes) {
+                None | Some(b"auto") => (0, 0),
+                Some(v) => spec::parse_id_range(v).ok_or_else(|| usage_error("bad --userns (auto, or HOSTID:COUNT):", v))?,
+            });
+            continue;
+        }
         if WITH_VALUE.contains(&name) {
             let value = match inline {
                 Some(v) => v,

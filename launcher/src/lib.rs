@@ -76,6 +76,13 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     };
     if process::geteuid() != 0 {
         rootless(&mut spec, env)?;
+    } else if let Some((start, count)) = spec.daily.userns {
+        if spec.daily.overlay {
+            return Err(Error::new("choose one of --userns and --overlay").hint("an overlay over an idmapped ROOTFS is not supported yet"));
+        }
+        let (start, count) = if count == 0 { (userns::auto_range()?, userns::AUTO_COUNT) } else { (start, count) };
+        spec.user_namespace = true;
+        userns::plan_range(start, count, spec.rootfs, spec.verbose);
     }
     // `--user` names the container's users: resolved in its own files (the OCI front end
     // gets numbers from its engine).
@@ -112,6 +119,9 @@ fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
     }
     if spec.daily.pasta {
         return Err(Error::new("--net pasta needs root for now").hint("run as root, or use the network namespace's lo only"));
+    }
+    if spec.daily.userns.is_some() {
+        return Err(Error::new("--userns is for root: without root the container has a user namespace anyway"));
     }
     spec.user_namespace = true;
     spec.locked = false;
@@ -178,7 +188,7 @@ pub struct Running {
 pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::sys::signal::SigSet) -> Result<Running> {
     // Without root the launcher stays dumpable: it holds nothing the caller does not own, and
     // PID 1's /proc files must stay the caller's while the launcher writes its id maps.
-    if !spec.user_namespace {
+    if !spec.user_namespace || process::geteuid() == 0 {
         security::stay_undumpable()?;
     }
     check_rootfs(spec)?;

@@ -43,6 +43,8 @@ pub struct Daily {
     pub overlay: bool,
     pub overlay_size: u64,
     pub overlay_dir: Option<&'static CStr>,
+    /// `--userns[=auto|=HOSTID:COUNT]` (root only): Some((0, 0)) is auto.
+    pub userns: Option<(u32, u32)>,
 }
 
 /// See [`Spec::hooks`].
@@ -379,6 +381,13 @@ pub fn parse_publish(s: &[u8]) -> Option<(u16, u16, bool)> {
     let colon = ports.iter().position(|&c| c == b':')?;
     let port = |p: &[u8]| digits(p).filter(|&n| (1..=65535).contains(&n)).map(|n| n as u16);
     Some((port(&ports[..colon])?, port(&ports[colon + 1..])?, udp))
+}
+
+/// `HOSTID:COUNT` of `--userns`: COUNT at least 1, the range inside 32 bits.
+pub fn parse_id_range(s: &[u8]) -> Option<(u32, u32)> {
+    let colon = s.iter().position(|&c| c == b':')?;
+    let (start, count) = (digits(&s[..colon])?, digits(&s[colon + 1..])?);
+    (start > 0 && count > 0 && start + count <= u32::MAX as u64).then_some((start as u32, count as u32))
 }
 
 /// An IPv4 address (four numbers up to 255) or an IPv6 one (hex groups and colons).

@@ -19,6 +19,44 @@ pub enum Mapping {
     Single { uid: u32, gid: u32 },
     /// The caller to 0, and subordinate ranges (start, count) to 1…count.
     Subordinate { uid: u32, gid: u32, uids: (u32, u32), gids: (u32, u32) },
+    /// Root's `--userns`: 0…count-1 inside are host ids start…, uids and gids alike, and
+    /// ROOTFS is seen through an idmapped mount.
+    Range { start: u32, count: u32, rootfs: &'static core::ffi::CStr },
+}
+
+/// `--userns` without a range takes 65536 ids from knocker's own range, which starts at 2^31
+/// (far above any distribution's users and subordinate ranges): slot N is 2^31 + N·65536,
+/// held by a lock while its container lives.
+pub const AUTO_BASE: u32 = 1 << 31;
+pub const AUTO_COUNT: u32 = 65536;
+const AUTO_SLOTS: u32 = 4096;
+const SLOTS: &str = "/run/knocker/@userns";
+
+/// A free slot of knocker's range: its lock is taken and kept for the rest of the process.
+pub fn auto_range() -> Result<u32> {
+    let _ = fs::mkdirat(fs::AT_FDCWD, c"/run/knocker", 0o700);
+    let _ = fs::mkdirat(fs::AT_FDCWD, c"/run/knocker/@userns", 0o700);
+    for slot in 0..AUTO_SLOTS {
+        let mut p = Text::<64>::new();
+        p.push(SLOTS).push("/").push(slot).push(".lock");
+        let path = p.as_cstr().context("path")?;
+        let fd = fs::openat(fs::AT_FDCWD, path, fs::O_RDWR | fs::O_CREAT | fs::O_CLOEXEC, 0o600).context_on("cannot open", path)?;
+        if fs::flock(fd.raw(), fs::LOCK_EX | fs::LOCK_NB).is_ok() {
+            // Held until the launcher exits (the kernel releases it however it ends).
+            let _ = fd.into_raw();
+            return Ok(AUTO_BASE + slot * AUTO_COUNT);
+        }
+    }
+    Err(Error::new("--userns: every range of knocker's is in use"))
+}
+
+/// Root's `--userns` (see [`Mapping::Range`]).
+pub fn plan_range(start: u32, count: u32, rootfs: &'static core::ffi::CStr, verbose: bool) {
+    if verbose {
+        say!(2; "launcher: user namespace: 0-", (count - 1) as u64, " inside are host ids ", start as u64, "-", start as u64 + count as u64 - 1, "; ROOTFS through an idmapped mount");
+    }
+    // SAFETY: single-threaded; set before the container exists, read by `write_maps`.
+    unsafe { *core::ptr::addr_of_mut!(MAPPING) = Some(Mapping::Range { start, count, rootfs }) };
 }
 
 static mut MAPPING: Option<Mapping> = None;
@@ -77,7 +115,7 @@ pub fn plan(verbose: bool, env: linker::Env) -> Mapping {
             Mapping::Subordinate { uids, .. } => {
                 say!(2; "launcher: rootless: a user namespace with your ids as root and your ", uids.1 as u64, " subordinate ids (newuidmap)")
             }
-            Mapping::Single { .. } => say!(2; "launcher: rootless: a user namespace mapping only your own ids to root (no subordinate ids or no newuidmap: apt-get install uidmap, and see /etc/subuid)"),
+            _ => say!(2; "launcher: rootless: a user namespace mapping only your own ids to root (no subordinate ids or no newuidmap: apt-get install uidmap, and see /etc/subuid)"),
         }
     }
     // SAFETY: single-threaded; set before the container exists, read by `write_maps`.
@@ -141,6 +179,47 @@ pub fn write_maps(pid: i32) -> Result<()> {
             helper(c"newuidmap", pid, uid, uids)?;
             helper(c"newgidmap", pid, gid, gids)
         }
+        Mapping::Range { start, count, rootfs } => {
+            let mut line = Text::<48>::new();
+            line.push("0 ").push(start).push(" ").push(count).push("\n");
+            write(pid, "uid_map", line.as_bytes())?;
+            write(pid, "gid_map", line.as_bytes())?;
+            idmap_rootfs(pid, rootfs)
+        }
+    }
+}
+
+/// In PID 1's mount namespace (a helper process enters it; PID 1 is still waiting): ROOTFS
+/// replaced by an idmapped copy of itself, so the files owned by host root are container
+/// root's inside, and nothing in ROOTFS is chowned. Only root on the host may make one.
+fn idmap_rootfs(pid: i32, rootfs: &core::ffi::CStr) -> Result<()> {
+    let ns = |kind: &str| -> Result<linker::Fd> {
+        let mut p = Text::<40>::new();
+        p.push("/proc/").push(pid).push("/ns/").push(kind);
+        let path = p.as_cstr().context("path")?;
+        fs::open(path, fs::O_RDONLY | fs::O_CLOEXEC).context_on("cannot open", path)
+    };
+    let (mnt, user) = (ns("mnt")?, ns("user")?);
+    let child = process::fork().context("fork")?;
+    if child == 0 {
+        let step = || -> core::result::Result<(), (&'static str, linker::Errno)> {
+            linker::sys::ns::setns(mnt.raw(), libc::CLONE_NEWNS).map_err(|e| ("cannot enter the container's mount namespace", e))?;
+            let tree = linker::sys::mount::clone_tree(rootfs).map_err(|e| ("cannot copy the mount of ROOTFS (open_tree)", e))?;
+            linker::sys::mount::idmap(tree.raw(), user.raw()).map_err(|e| ("cannot idmap ROOTFS (its file system may not support idmapped mounts)", e))?;
+            linker::sys::mount::attach(tree.raw(), rootfs).map_err(|e| ("cannot mount the idmapped ROOTFS", e))
+        };
+        let code = match step() {
+            Ok(()) => 0,
+            Err((what, e)) => {
+                Error::sys(what, e).on(rootfs).report();
+                1
+            }
+        };
+        process::exit(code);
+    }
+    match process::wait4(child, 0).context("wait")?.map(|(_, s)| s.shell_code()) {
+        Some(0) => Ok(()),
+        _ => Err(Error::new("--userns: ROOTFS could not be given to the container through an idmapped mount").exit_code(125)),
     }
 }
 

@@ -67,7 +67,8 @@ fn pasta_gives_debian_a_network_with_dns() {
     let script = format!(
         "grep -c ': ' /proc/net/dev; gw=$(awk '$2==\"00000000\" {{print $3}}' /proc/net/route); echo ${{gw:+default}}; \
          ip=$(printf '%d.%d.%d.%d' 0x${{gw:6:2}} 0x${{gw:4:2}} 0x${{gw:2:2}} 0x${{gw:0:2}}); \
-         exec 3<>/dev/tcp/$ip/{port} && timeout 2 head -1 <&3; grep -c ^nameserver /etc/resolv.conf; getent hosts localhost | head -1"
+         for i in 1 2 3; do r=$(exec 3<>/dev/tcp/$ip/{port} && timeout 2 head -1 <&3); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
+         grep -c ^nameserver /etc/resolv.conf; getent hosts localhost | head -1"
     );
     let out = debian(&["--net", "pasta"], &script);
     assert_eq!(out.code, 0, "{out:?}");

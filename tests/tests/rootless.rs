@@ -155,3 +155,85 @@ fn limits_without_root_are_one_line() {
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(out.stderr.contains("need a cgroup"), "{out:?}");
 }
+
+// --- root's `--userns`: container root is an unprivileged host id ------------------------------
+
+/// The host uid of a process.
+fn host_uid(pid: i32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("Uid:")).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn userns_maps_container_root_to_an_unprivileged_range_and_idmaps_rootfs() {
+    let _g = shared();
+    let r = rootfs_with_probe("userns-auto");
+    let script = "cat /proc/self/uid_map | tr -s ' '; id -u; stat -c %u:%g /bin/busybox; touch /made-inside; cat /sys/fs/cgroup/pids/pids.max; sleep 1";
+    let mut c = Running::spawn(launcher(&["--userns", "--pids", "77"], r.path()).args(["/bin/sh", "-c", script]).stdout(std::process::Stdio::piped()));
+    // Seen from the host, the container's processes run as the range's first id.
+    let launcher_pid = c.pid();
+    let child_of = |parent: i32| {
+        std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let pid: i32 = e.file_name().to_string_lossy().parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid: i32 = stat[stat.rfind(')')? + 2..].split(' ').nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+    };
+    let mut pid = 0;
+    assert!(eventually(std::time::Duration::from_secs(5), || {
+        pid = child_of(launcher_pid).unwrap_or(0);
+        pid > 0
+    }));
+    assert!(eventually(std::time::Duration::from_secs(3), || host_uid(pid) >= 1 << 31), "host uid {}", host_uid(pid));
+    assert_eq!(c.wait(std::time::Duration::from_secs(10)).map(|s| s.code()), Some(Some(0)));
+    let mut out = String::new();
+    use std::io::Read;
+    c.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with(" 0 ") && lines[0].ends_with(" 65536"), "{out}");
+    let start: u64 = lines[0].split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(start >= 1 << 31 && (start - (1 << 31)) % 65536 == 0, "knocker's range: {out}");
+    assert_eq!(lines[1..], ["0", "0:0", "77"], "root inside, ROOTFS's root-owned files root's inside (idmapped), limits kept: {out}");
+    // Through the idmapped mount, a file container root makes is host root's on disk.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(r.path().join("made-inside")).unwrap().uid(), 0);
+    let out = run(launcher(&["--userns=3000000:65536"], r.path()).args(["/bin/sh", "-c", "cat /proc/self/uid_map | tr -s ' '"]));
+    assert_eq!(out.stdout, " 0 3000000 65536\n", "{out:?}");
+}
+
+#[test]
+fn under_userns_the_containment_probes_fail_even_with_cap_sys_admin() {
+    let _g = shared();
+    let r = rootfs_with_probe("userns-probes");
+    let script = "/probe open /dev/disk r; /probe node /tmp/kmsg c 1 11; /probe open /proc/1/mem rw; \
+                  mkdir -p /tmp/cg; mount -t cgroup -o memory none /tmp/cg 2>/dev/null; \
+                  test -e /tmp/cg/release_agent && echo release-agent-there || echo no-release-agent; \
+                  echo /x 2>/dev/null > /tmp/cg/release_agent || echo not-writable";
+    let options = ["--cap-add", "SYS_ADMIN", "--device", "/dev/loop0:/dev/disk:r"];
+    let mut with = vec!["--userns"];
+    with.extend_from_slice(&options);
+    let out = run(launcher(&with, r.path()).args(["/bin/sh", "-c", script]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("refused EACCES"), "a host device allowed by the device rules, yet not container root's to open: {out:?}");
+    assert!(lines[1].starts_with("mknod refused EPERM"), "{out:?}");
+    assert!(lines[2].starts_with("refused"), "{out:?}");
+    assert_eq!(lines[3..], ["no-release-agent", "not-writable"], "{out:?}");
+    // Control: the same device without --userns opens (container root is host root).
+    let out = run(launcher(&options, r.path()).args(["/probe", "open", "/dev/disk", "r"]));
+    assert_eq!(out.stdout, "opened\n", "{out:?}");
+}
+
+#[test]
+fn userns_refusals_are_one_line() {
+    let _g = shared();
+    let out = run(launcher(&["--userns", "--overlay"], &rootfs()).arg("true"));
+    assert!(out.code == 125 && out.stderr.lines().count() == 1 && out.stderr.contains("--userns"), "{out:?}");
+    let out = run(launcher(&["--userns=12"], &rootfs()).arg("true"));
+    assert!(out.code == 125 && out.stderr.contains("bad --userns"), "{out:?}");
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "userns-user");
+    let out = home.run(&["--userns"], "true");
+    assert!(out.code == 125 && out.stderr.contains("--userns is for root"), "{out:?}");
+}

@@ -50,6 +50,12 @@ expect memory_max_written 67108864 "$limit"
 out=$(launcher --memory 48M --pids 40 "$R" sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; echo 1 > /sys/fs/cgroup/pids.max 2>/dev/null || echo read-only; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3' | tr '\n' ' ')
 expect cgroup_view_inside "50331648 40 read-only cgroup2 " "$out"
 
+# --userns: the box's root is an initramfs, whose file system (on this kernel) cannot be
+# idmapped: refused in one line, nothing left.
+out=$(launcher --userns "$R" true 2>&1); rc=$?
+expect userns_refused_where_rootfs_cannot_be_idmapped 125 "$rc"
+contains userns_says_why "cannot idmap ROOTFS" "$out"
+
 out=$(launcher --memory 32M "$R" tail /dev/zero 2>&1); rc=$?
 expect oom_exit_137 137 "$rc"
 contains oom_reported "container killed: out of memory (limit 32 MiB)" "$out"

@@ -139,7 +139,7 @@ impl Cgroup {
     pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
         let alive = if spec.locked { Some(stale::Lock::take(name)?) } else { None };
         // Without root there is no cgroup to make (a user namespace confines the devices).
-        if spec.user_namespace {
+        if spec.user_namespace && linker::sys::process::geteuid() != 0 {
             return Ok(Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: None, _alive: alive });
         }
         let all = hierarchies();

@@ -55,3 +55,32 @@ pub fn add_flags_recursively(fd: i32, set: u64) -> Result<()> {
     }
     .map(drop)
 }
+
+const OPEN_TREE_CLONE: usize = 1;
+const OPEN_TREE_CLOEXEC: usize = 0o2000000;
+const MOVE_MOUNT_F_EMPTY_PATH: usize = 0x4;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// `open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`: a detached copy of the mount tree at `path`.
+pub fn clone_tree(path: &CStr) -> Result<super::Fd> {
+    // SAFETY: `path` is a valid C string.
+    let fd = unsafe { call!(open_tree, libc::AT_FDCWD, path.as_ptr(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE) }?;
+    // SAFETY: open_tree returned a new descriptor that only this Fd owns.
+    Ok(unsafe { super::Fd::from_raw(fd as i32) })
+}
+
+/// Makes the detached tree `fd` idmapped by the user namespace `userns` (every mount in it).
+pub fn idmap(fd: i32, userns: i32) -> Result<()> {
+    let attr = MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns as u64 };
+    // SAFETY: `attr` outlives the call and its size is passed with it; the path is "".
+    unsafe {
+        call!(mount_setattr, fd, c"".as_ptr(), AT_EMPTY_PATH | AT_RECURSIVE, &attr as *const MountAttr, core::mem::size_of::<MountAttr>())
+    }
+    .map(drop)
+}
+
+/// `move_mount(2)`: attaches the detached tree `fd` at `target`.
+pub fn attach(fd: i32, target: &CStr) -> Result<()> {
+    // SAFETY: both paths are valid C strings.
+    unsafe { call!(move_mount, fd, c"".as_ptr(), libc::AT_FDCWD, target.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH) }.map(drop)
+}
