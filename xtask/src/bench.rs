@@ -151,6 +151,13 @@ impl Bench {
     fn launch_commands(&self) -> Result<Vec<(String, Vec<String>, bool)>, String> {
         let (l, r) = (Self::p(&self.launcher), Self::p(&self.rootfs));
         let bundle = self.runc_bundle()?;
+        let (user, home) = self.rootless_home()?;
+        let as_user = |argv: &[&str]| {
+            let mut w = words(&["setpriv", "--reuid", &user, "--regid", &user, "--init-groups", "--"]);
+            w.extend(argv.iter().map(|s| s.to_string()));
+            w
+        };
+        let (ul, ur) = (format!("{home}/bin/launcher"), format!("{home}/rootfs"));
         Ok(vec![
             ("knocker (init, all namespaces)".into(), words(&[&l, &r, "/bin/true"]), true),
             ("knocker --no-init".into(), words(&[&l, "--no-init", &r, "/bin/true"]), false),
@@ -171,9 +178,31 @@ impl Bench {
                 words(&[&Self::p(&self.knocker), "--root", &Self::p(&self.dir.join("knocker-state")), "run", "-b", &Self::p(&bundle), "{id}"]),
                 false,
             ),
+            ("knocker as a user (rootless: + user namespace)".into(), as_user(&[&ul, &ur, "/bin/true"]), false),
+            (
+                "bwrap --unshare-all as the same user".into(),
+                as_user(&["bwrap", "--unshare-all", "--bind", &ur, "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"]),
+                false,
+            ),
             ("chroot ROOTFS /bin/true (floor)".into(), words(&["chroot", &r, "/bin/true"]), false),
             ("ROOTFS/bin/true (floor)".into(), words(&[&format!("{r}/bin/true")]), false),
         ])
+    }
+
+    /// A user of the benchmark's own with copies of the launcher, the init and the rootfs it
+    /// owns, for the rootless rows (run through `setpriv`, as the peer is).
+    fn rootless_home(&self) -> Result<(String, String), String> {
+        let user = "knocker-bench".to_string();
+        let _ = Command::new("useradd").args(["-M", "-s", "/bin/sh", &user]).stderr(Stdio::null()).status();
+        let home = std::env::temp_dir().join("knocker-bench-rootless");
+        let _ = std::fs::remove_dir_all(&home);
+        std::fs::create_dir_all(home.join("bin")).map_err(|e| e.to_string())?;
+        for p in [&self.launcher, &self.init] {
+            std::fs::copy(p, home.join("bin").join(p.file_name().unwrap())).map_err(|e| e.to_string())?;
+        }
+        crate::util::checked(Command::new("cp").arg("-a").arg(&self.rootfs).arg(home.join("rootfs")))?;
+        crate::util::checked(Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&home))?;
+        Ok((user, Self::p(&home)))
     }
 
     /// An OCI bundle for the same rootfs, from `runc spec`, running /bin/true without a terminal.
