@@ -279,7 +279,12 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     let envp = unsafe { argv.add(envp_at) };
     // Nothing of the launcher's crosses into the container: every descriptor above 2 closes
     // at exec (the init's memfd too, once the kernel has it open).
-    fs::close_range(3, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
+    // An OCI engine's `--preserve-fds N` passes 3…3+N-1 on (socket activation and the like).
+    let kept = 3 + spec.preserve_fds;
+    fs::close_range(kept, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
+    for fd in 3..kept {
+        let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
+    }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
     let errno = match (spec.init, ctx.init) {
         (Init::Bundled(_), Some(memfd)) => match process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH) {

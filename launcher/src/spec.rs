@@ -199,6 +199,8 @@ pub struct Spec {
     /// HOME and USER from the passwd entry (empty: HOME by uid, no USER).
     pub home: linker::Text<256>,
     pub user_name: linker::Text<64>,
+    /// Descriptors 3…3+N-1 stay open into the program (an OCI `--preserve-fds N`).
+    pub preserve_fds: u32,
     /// A user namespace of its own (the launcher without root): PID 1 waits for its id maps,
     /// written by the front end's host hook, before anything else; no cgroup is made.
     pub user_namespace: bool,
@@ -277,6 +279,7 @@ impl Spec {
             term: linker::Text::new(),
             cgroup_view: true,
             user_namespace: false,
+            preserve_fds: 0,
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),

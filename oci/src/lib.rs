@@ -225,6 +225,8 @@ struct Parsed {
     quiet: bool,
     json: bool,
     console_socket: Option<&'static [u8]>,
+    /// `--preserve-fds N`: descriptors 3…3+N-1 go to the container's process.
+    preserve_fds: u32,
     operands: linker::List<&'static [u8], 4>,
 }
 
@@ -265,9 +267,8 @@ impl Rest<'_> {
                 // Accepted as runc accepts them; nothing for knocker to do.
                 b"--no-pivot" | b"--no-new-keyring" | b"--no-subreaper" => {}
                 b"--preserve-fds" => {
-                    if value()? != b"0" {
-                        return Err(Error::new("--preserve-fds is not supported yet"));
-                    }
+                    let v = value()?;
+                    p.preserve_fds = linker::text::decimal_value(v).filter(|&n| n < 1 << 20).ok_or_else(|| usage("bad --preserve-fds (a number):", v))? as u32;
                 }
                 b"--console-socket" => p.console_socket = Some(value()?),
                 _ => return Err(usage("unknown option", a)),
@@ -400,6 +401,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     }
     let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
     cfg.spec.detached = fifo.as_ref().map(Fd::raw);
+    cfg.spec.preserve_fds = p.preserve_fds;
     hooks::arm(&mut cfg.spec, hooks::Pending { hooks: cfg.hooks, id, bundle, annotations: cfg.annotations });
     let running = launcher::create(&mut cfg.spec, id, *rest.args, env, mask)?;
     let pid = running.pid;
@@ -607,7 +609,8 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
             }
             b"-u" | b"--user" => (spec.uid, spec.gid) = launcher::spec::parse_user(value()?).ok_or_else(|| usage("bad --user (UID[:GID]):", name))?,
             b"--no-new-privs" => spec.allow_new_privs = false,
-            b"--preserve-fds" | b"--cap" | b"--apparmor" | b"--process-label" => {
+            b"--preserve-fds" => spec.preserve_fds = linker::text::decimal_value(value()?).unwrap_or(0).min(1 << 20) as u32,
+            b"--cap" | b"--apparmor" | b"--process-label" => {
                 value()?;
             }
             _ => return Err(usage("unknown option", a)),

@@ -720,3 +720,35 @@ fn five_capability_sets_as_given_and_ambient_ones_not_inheritable_left_out() {
     let out = b.knocker(&["run", "amb"]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "CapAmb:\t0000000000000420\n"), "{out:?}");
 }
+
+#[test]
+fn preserve_fds_passes_the_engines_descriptors_on() {
+    let _g = shared();
+    let b = Bundle::new("oci-fds", |c| args(c, "echo through fd 3 >&3; ls /proc/self/fd | tr '\\n' ' '"));
+    let out_file = b.path().join("fd3.txt");
+    let f3 = std::fs::File::create(&out_file).unwrap();
+    let f4 = std::fs::File::create(b.path().join("fd4.txt")).unwrap();
+    let (o, e) = (b.path().join("knocker.out"), b.path().join("knocker.err"));
+    let mut cmd = Command::new(bin("knocker"));
+    cmd.arg("--root").arg(&b.root).args(["run", "--preserve-fds", "1", "fds"]).current_dir(b.path());
+    cmd.stdout(std::fs::File::create(&o).unwrap()).stderr(std::fs::File::create(&e).unwrap());
+    use std::os::fd::AsRawFd;
+    let (a, c) = (f3.as_raw_fd(), f4.as_raw_fd());
+    // SAFETY: dup2 in the forked child before exec; only descriptors the test owns.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || {
+            // (dup2 onto itself keeps close-on-exec: clear it either way.)
+            if libc::dup2(a, 3) < 0 || libc::dup2(c, 4) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 || libc::fcntl(4, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let status = cmd.status().unwrap();
+    let stdout = std::fs::read_to_string(&o).unwrap();
+    assert!(status.success(), "{stdout} {}", std::fs::read_to_string(&e).unwrap());
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "through fd 3\n", "{stdout} {}", std::fs::read_to_string(&e).unwrap());
+    // 0, 1, 2, the preserved 3 and ls's own directory descriptor; 4 was not passed on.
+    assert_eq!(stdout, "0 1 2 3 4 ", "{stdout}");
+}
