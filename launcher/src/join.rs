@@ -17,8 +17,10 @@ use linker::sys::signal::SigSet;
 use linker::sys::{Errno, ns};
 use linker::{Args, Env, List, Text};
 
-/// The namespaces joined, in the order they are joined (mount last: after it, host paths are gone).
-const KINDS: [&str; 6] = ["ipc", "uts", "net", "cgroup", "pid", "mnt"];
+/// The namespaces joined, in the order they are joined (mount late: after it, host paths are
+/// gone; the user namespace last: before it, the host's root may still enter the others, a
+/// network namespace the host owns included).
+const KINDS: [&str; 7] = ["ipc", "uts", "net", "cgroup", "pid", "mnt", "user"];
 
 pub struct Joined {
     /// The new process, as the host sees it.
@@ -31,7 +33,8 @@ pub struct Joined {
 /// Starts `spec`'s command in the container whose PID 1 is `target`, in its cgroup at `group`.
 pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
     // Raw descriptors, close-on-exec: they live until the process execs or this one exits.
-    let mut namespaces = List::<i32, 6>::new();
+    let mut namespaces = List::<i32, 7>::new();
+    let mut user = false;
     for kind in KINDS {
         let mut theirs = Text::<48>::new();
         theirs.push("/proc/").push(target).push("/ns/").push(kind);
@@ -46,6 +49,7 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
         }
         let fd = fs::open(theirs.as_cstr().context("path")?, O_RDONLY | O_CLOEXEC).context_on("cannot open the container's namespace", &theirs)?;
         let _ = namespaces.push(fd.into_raw());
+        user = kind == "user";
     }
     let tasks = entry_files(group);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
@@ -53,7 +57,7 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
     let helper = process::fork().context("fork")?;
     if helper == 0 {
         drop(pid_read);
-        let code = match enter(spec, &namespaces, tasks.as_slice(), args, env, mask, child_end, pid_write.raw(), detached) {
+        let code = match enter(spec, &namespaces, user, tasks.as_slice(), args, env, mask, child_end, pid_write.raw(), detached) {
             Ok(code) => code,
             Err(e) => {
                 e.report();
@@ -91,7 +95,8 @@ impl Joined {
 #[allow(clippy::too_many_arguments)]
 fn enter(
     spec: &Spec,
-    namespaces: &List<i32, 6>,
+    namespaces: &List<i32, 7>,
+    user: bool,
     tasks: &[i32],
     args: Args,
     env: Env,
@@ -106,6 +111,12 @@ fn enter(
     }
     for &fd in namespaces.as_slice() {
         ns::setns(fd, 0).context("cannot join the container's namespaces (setns)")?;
+    }
+    // In the container's user namespace, become its root: the host's root is not mapped there,
+    // and as an unmapped uid 0 it would still own the host's files.
+    if user {
+        process::setresgid(0).context("cannot become root in the container's user namespace (setresgid)")?;
+        process::setresuid(0).context("cannot become root in the container's user namespace (setresuid)")?;
     }
     let pid = process::fork().context("fork")?;
     if pid == 0 {

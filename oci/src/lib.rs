@@ -34,34 +34,26 @@ knocker as an OCI runtime, with runc's command line: engines such as podman and 
 run containers with it (podman --runtime /usr/local/bin/knocker ...).
 
 Commands:
-  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] ID
-                                                create a container from the bundle (default: .);
-                                                its terminal, if any, goes to SOCK (SCM_RIGHTS)
-  start ID                                      run the created container's process
-  run [--bundle DIR] [--pid-file FILE] [--detach] ID
-                                                create and start; without --detach, wait for it
-  state ID                                      print the container's state as JSON
-  kill [--all] ID [SIGNAL]                      send SIGNAL (default SIGTERM) to the container
-  delete [--force] ID                           remove a stopped (with --force: any) container
-  exec [OPTIONS] ID [COMMAND...]                run a new process in the running container
-  pause ID, resume ID                           freeze and thaw the container (cgroup freezer)
-  ps [--format table|json] ID                   the container's processes
-  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ID
-                                                new limits for a running container
-  list [--format table|json] [--quiet]          list the containers
-  spec [--bundle DIR]                           write a default config.json (root: rootfs)
-  features                                      print what this runtime supports, as JSON
+  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N] ID
+      create a container from the bundle (default: .); a terminal goes to SOCK
+  start ID: run the created container's process
+  run [create's options] [--detach] ID: create and start; without --detach, wait for it
+  state ID: the container's state as JSON
+  kill [--all] ID [SIGNAL]: send SIGNAL (default SIGTERM) to the container
+  delete [--force] ID: remove a stopped (with --force: any) container
+  exec [OPTIONS] ID [COMMAND...]: run a new process in the running container
+  pause ID, resume ID: freeze and thaw the container
+  ps [--format table|json] ID: the container's processes
+  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ID: new limits
+  list [--format table|json] [--quiet]: the containers
+  spec [--bundle DIR]: write a default config.json (root: rootfs)
+  features: what this runtime supports, as JSON
 
-Global options:
-  --root DIR             state directory (default /run/knocker)
-  --log FILE             also write errors to FILE
-  --log-format text|json json lines as runc writes them: {\"level\",\"msg\",\"time\"}
-  --debug                more output
-  --systemd-cgroup       accepted; knocker uses cgroupfs paths
-  -v, --version          print the version
-  -h, --help             show this help
+Global options: --root DIR (state; default /run/knocker), --log FILE, --log-format text|json
+(json lines as runc's), --debug, --systemd-cgroup (accepted; cgroupfs paths are used),
+-v/--version, -h/--help.
 
-Exit status: 0 on success, 1 when knocker failed; `run` without --detach exits with the
+Exit status: 0 on success, 1 when knocker failed; run without --detach exits with the
 container's status.
 ";
 
@@ -527,6 +519,10 @@ fn start_id(root: &'static [u8], id: &'static [u8]) -> Result<i32> {
     };
     fs::write_all(fd.raw(), b"0").context_on("cannot write", &path)?;
     let _ = fs::unlinkat(fs::AT_FDCWD, path.as_cstr().context("path too long")?, 0);
+    // Until the program runs (PID 1's end of the fifo closes at its exec, after the
+    // startContainer hooks): poststart comes after it, and `start` returns after poststart.
+    // With no events asked, poll wakes only when no reader is left.
+    let _ = linker::sys::poll::poll(&mut [linker::sys::poll::PollFd::new(fd.raw(), 0)], None);
     drop(held);
     // runtime-spec: a failing poststart hook is a warning; the container runs on.
     if let Err(e) = bundle_hooks(&saved, "poststart", Status::Running, id) {

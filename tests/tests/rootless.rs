@@ -237,3 +237,21 @@ fn userns_refusals_are_one_line() {
     let out = home.run(&["--userns"], "true");
     assert!(out.code == 125 && out.stderr.contains("--userns is for root"), "{out:?}");
 }
+
+#[test]
+fn exec_joins_the_user_namespace_too() {
+    let _g = shared();
+    let r = rootfs_with_probe("userns-exec");
+    let name = format!("userns-exec-{}", std::process::id());
+    let mut c = Running::spawn(launcher(&["--userns", "--name", &name, "--device", "/dev/loop0:/dev/disk:r"], r.path()).args(["sleep", "30"]));
+    let exec = |words: &[&str]| run(Command::new(bin("launcher")).arg("exec").arg(&name).args(words));
+    assert!(eventually(std::time::Duration::from_secs(5), || exec(&["true"]).code == 0));
+    let out = exec(&["/bin/sh", "-c", "cat /proc/self/uid_map | tr -s ' '; id -u; /probe open /dev/disk r; grep ^Uid: /proc/self/status"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with(" 0 ") && !lines[0].starts_with(" 0 0 "), "the container's map, not the host's: {out:?}");
+    assert_eq!(lines[1], "0", "{out:?}");
+    assert!(lines[2].starts_with("refused EACCES"), "an exec'd process is no more host root than PID 1: {out:?}");
+    c.signal(libc::SIGTERM);
+    assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
+}
