@@ -26,6 +26,8 @@ pub struct Config {
     pub hooks: Option<Value<'static>>,
     /// The `linux.seccomp` object as written, kept with the state for `exec`.
     pub seccomp: Option<&'static [u8]>,
+    /// `linux.uidMappings`/`gidMappings` as /proc/PID/uid_map text ("inside host count" lines).
+    pub id_maps: [&'static [u8]; 2],
 }
 
 pub(crate) fn bad(field: &'static str, what: &'static str) -> Error {
@@ -85,6 +87,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     s.seccomp = Seccomp::Unconfined;
     s.cgroup_view = false;
     let mut seccomp_src = None;
+    let mut id_maps = [&b""[..]; 2];
     s.allow_new_privs = true;
     s.caps = 0;
 
@@ -108,6 +111,12 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
         namespaces(&mut s, linux, arena)?;
         devices(&mut s, linux, arena)?;
+        for (i, field) in ["uidMappings", "gidMappings"].into_iter().enumerate() {
+            id_maps[i] = id_map(linux.get(field), arena)?;
+        }
+        if s.user_namespace && (id_maps[0].is_empty() || id_maps[1].is_empty()) {
+            return Err(bad("linux.uidMappings", "a user namespace needs uidMappings and gidMappings"));
+        }
         unsupported(&mut s, linux, arena)?;
         if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
             resources(&mut s, r)?;
@@ -133,7 +142,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
 
     let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
     let hooks = top.get("hooks").filter(|h| h.kind() == Kind::Object);
-    Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src })
+    Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src, id_maps })
 }
 
 /// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it
@@ -363,6 +372,7 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
             _ => None,
         };
         if path.is_some() && kind != b"network" {
+            // (a user namespace by path too: podman and containerd make theirs by mappings)
             return Err(bad("linux.namespaces[].path", "only a network namespace can be joined by path so far"));
         }
         match kind {
@@ -375,7 +385,7 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
             b"ipc" => required |= 4,
             b"uts" => required |= 8,
             b"cgroup" => {}
-            b"user" => return Err(bad("linux.namespaces", "user namespaces are not supported yet")),
+            b"user" => s.user_namespace = true,
             b"time" => return Err(bad("linux.namespaces", "time namespaces are not supported")),
             _ => return Err(bad("linux.namespaces[].type", "an unknown namespace type")),
         }
@@ -385,6 +395,22 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
     }
     s.host_network = !network;
     Ok(())
+}
+
+/// `linux.uidMappings` (or gid) as the text /proc/PID/uid_map takes: one "containerID hostID
+/// size" line each, at most 340 (the kernel's limit).
+fn id_map(v: Option<Value<'static>>, arena: &mut Arena) -> Result<&'static [u8]> {
+    let mut t = linker::Text::<8192>::new();
+    for m in v.map(|v| v.items()).into_iter().flatten() {
+        for field in ["containerID", "hostID", "size"] {
+            let n = m.get(field).and_then(|n| n.as_u64()).filter(|&n| n <= u32::MAX as u64).ok_or_else(|| bad("linux.uidMappings", "containerID, hostID and size are numbers"))?;
+            t.push(n).push(if field == "size" { "\n" } else { " " });
+        }
+    }
+    if t.overflowed() {
+        return Err(bad("linux.uidMappings", "too many mappings"));
+    }
+    arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("config.json is too large"))
 }
 
 /// What some hosts or runtimes have and knocker does not: refused when asked for, accepted

@@ -77,6 +77,8 @@ pub struct Pending {
     pub id: &'static [u8],
     pub bundle: &'static [u8],
     pub annotations: &'static [u8],
+    /// The user namespace's uid and gid maps (empty: none).
+    pub id_maps: [&'static [u8]; 2],
 }
 
 static mut PENDING: Option<Pending> = None;
@@ -90,7 +92,7 @@ fn pending() -> Option<Pending> {
 /// Hands the launcher the callbacks that run the creation-time hooks, if the config has any.
 pub fn arm(spec: &mut launcher::spec::Spec, p: Pending) {
     let has = |kind| p.hooks.and_then(|h| h.get(kind)).is_some_and(|l| l.items().next().is_some());
-    if ["prestart", "createRuntime", "createContainer", "startContainer"].into_iter().any(has) {
+    if !p.id_maps[0].is_empty() || ["prestart", "createRuntime", "createContainer", "startContainer"].into_iter().any(has) {
         // SAFETY: single-threaded, and nothing reads PENDING yet (see `pending`).
         unsafe { *core::ptr::addr_of_mut!(PENDING) = Some(p) };
         spec.hooks = Some(launcher::spec::Hooks { host: on_host, container: in_container });
@@ -108,6 +110,18 @@ fn run_pending(kinds: &[&'static str], status: &str, pid: i32) -> Result<()> {
 }
 
 fn on_host(pid: i32) -> Result<()> {
+    // The user namespace's maps first: PID 1 waits for them.
+    if let Some(p) = pending() {
+        for (map, file) in p.id_maps.iter().zip(["uid_map", "gid_map"]) {
+            if map.is_empty() {
+                continue;
+            }
+            let mut path = linker::Text::<40>::new();
+            path.push("/proc/").push(pid).push("/").push(file);
+            let fd = fs::open(path.as_cstr().context("path")?, fs::O_WRONLY).context_on("cannot open", &path)?;
+            fs::write_all(fd.raw(), map).context_on("cannot write the id map (linux.uidMappings):", &path)?;
+        }
+    }
     run_pending(&["prestart", "createRuntime"], "creating", pid)
 }
 

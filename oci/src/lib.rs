@@ -394,7 +394,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
     cfg.spec.detached = fifo.as_ref().map(Fd::raw);
     cfg.spec.preserve_fds = p.preserve_fds;
-    hooks::arm(&mut cfg.spec, hooks::Pending { hooks: cfg.hooks, id, bundle, annotations: cfg.annotations });
+    hooks::arm(&mut cfg.spec, hooks::Pending { hooks: cfg.hooks, id, bundle, annotations: cfg.annotations, id_maps: cfg.id_maps });
     let running = launcher::create(&mut cfg.spec, id, *rest.args, env, mask)?;
     let pid = running.pid;
     let saved = Saved {

@@ -752,3 +752,22 @@ fn preserve_fds_passes_the_engines_descriptors_on() {
     // 0, 1, 2, the preserved 3 and ls's own directory descriptor; 4 was not passed on.
     assert_eq!(stdout, "0 1 2 3 4 ", "{stdout}");
 }
+
+#[test]
+fn a_user_namespace_from_the_configs_mappings() {
+    let _g = shared();
+    let b = Bundle::new("oci-userns", |c| {
+        args(c, "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; id -u; stat -c %u /bin/busybox; grep ^CapEff /proc/self/status");
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    });
+    let out = b.knocker(&["run", "u"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[..5], [" 0 100000 65536", " 0 100000 65536", "0", "65534", "CapEff:\t0000000020000420"], "root inside, host root's files nobody's: {out:?}");
+    // Without mappings a user namespace is refused in one line.
+    let bad = Bundle::new("oci-userns-bad", |c| c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"})));
+    let out = bad.knocker(&["run", "u"]);
+    assert!(out.code == 1 && out.stderr.contains("linux.uidMappings") && !bad.root.join("u").exists(), "{out:?}");
+}

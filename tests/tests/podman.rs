@@ -205,3 +205,13 @@ fn podmans_devices_are_made_and_allowed() {
     let out = podman_run(&["--rm", "--network", "none"], &["test", "-e", "/dev/xd"]);
     assert_eq!(out.code, 1, "{out:?}");
 }
+
+#[test]
+fn podmans_uid_maps_become_a_user_namespace() {
+    let _g = shared();
+    let out = podman_run(
+        &["--rm", "--network", "none", "--uidmap", "0:200000:65536", "--gidmap", "0:200000:65536"],
+        &["sh", "-c", "cat /proc/self/uid_map | tr -s ' '; id -u; touch /tmp/x && echo writable"],
+    );
+    assert_eq!((out.code, out.stdout.as_str()), (0, " 0 200000 65536\n0\nwritable\n"), "{out:?}");
+}
