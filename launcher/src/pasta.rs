@@ -143,10 +143,11 @@ pub fn stop() {
     let _ = process::kill(s.pid, signal::SIGKILL);
 }
 
-/// Whether `pid` is still a pasta (not a pid reused since).
+/// Whether `pid` is still a pasta (not a pid reused since): `pasta`, or the `passt.avx2` it
+/// re-executes itself as on CPUs that have AVX2.
 fn is_pasta(pid: i32) -> bool {
     let mut p = Text::<32>::new();
     p.push("/proc/").push(pid).push("/comm");
     let mut buf = [0u8; 16];
-    p.as_cstr().is_ok_and(|c| fs::read_file(c, &mut buf).is_ok_and(|n| buf[..n].starts_with(b"pasta")))
+    p.as_cstr().is_ok_and(|c| fs::read_file(c, &mut buf).is_ok_and(|n| buf[..n].starts_with(b"pasta") || buf[..n].starts_with(b"passt")))
 }
