@@ -28,8 +28,9 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
     caps::clear_ambient().context("cannot clear the ambient capabilities")?;
     match process::setgroups(spec.groups.as_slice()) {
-        // A user namespace mapping only the caller denies setgroups: there are none to clear.
-        Err(linker::Errno::EPERM) if spec.user_namespace && spec.groups.is_empty() => {}
+        // A user namespace mapping only one id denies setgroups (ours without root, or a
+        // rootless engine's): then there are none to clear.
+        Err(linker::Errno::EPERM) if spec.groups.is_empty() => {}
         other => other.context("cannot set the supplementary groups")?,
     }
     if spec.cap_sets.is_some() && spec.uid != 0 {

@@ -67,9 +67,23 @@ struct Global {
     debug: bool,
 }
 
+/// `/run/knocker`, or `$XDG_RUNTIME_DIR/knocker` for a rootless engine (as runc's default).
+fn default_root(env: Env) -> &'static [u8] {
+    static mut ROOT: Text<256> = Text::new();
+    match env.entry(b"XDG_RUNTIME_DIR").and_then(|e| e.to_bytes().strip_prefix(b"XDG_RUNTIME_DIR=")) {
+        Some(dir) if !process::host_root() && !dir.is_empty() => {
+            // SAFETY: written once, first thing, in this single-threaded process.
+            let root = unsafe { &mut *core::ptr::addr_of_mut!(ROOT) };
+            root.bytes(dir).push("/knocker");
+            root.as_bytes()
+        }
+        _ => b"/run/knocker",
+    }
+}
+
 pub fn main(args: Args, env: Env) -> i32 {
     error::speak_as_knocker();
-    let mut g = Global { root: b"/run/knocker", log: None, json_log: false, debug: false };
+    let mut g = Global { root: default_root(env), log: None, json_log: false, debug: false };
     match dispatch(&args, env, &mut g) {
         Ok(code) => code,
         Err(e) => {

@@ -255,3 +255,34 @@ fn exec_joins_the_user_namespace_too() {
     c.signal(libc::SIGTERM);
     assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
 }
+
+// --- rootless podman, with knocker as its runtime ----------------------------------------------
+
+#[test]
+fn rootless_podman_runs_containers_with_knocker() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-podman");
+    std::fs::copy(bin("knocker"), home.dir.join("bin/knocker")).unwrap();
+    for d in ["home", "run"] {
+        std::fs::create_dir_all(home.dir.join(d)).unwrap();
+    }
+    assert!(Command::new("chown").args(["-R", "knocker-sub:knocker-sub"]).arg(&home.dir).status().unwrap().success());
+    std::fs::set_permissions(home.dir.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let as_user = |script: &str| {
+        run(Command::new("setpriv")
+            .args(["--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--", "sh", "-c", script])
+            .current_dir(&home.dir)
+            .env_clear()
+            .env("HOME", home.dir.join("home"))
+            .env("XDG_RUNTIME_DIR", home.dir.join("run"))
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+    };
+    let podman = format!("podman --runtime {}", home.dir.join("bin/knocker").display());
+    let out = as_user(&format!("tar --owner=0 --group=0 -C rootfs -c . | podman import - localhost/knocker-rootless >/dev/null"));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = as_user(&format!("{podman} run --rm --network none localhost/knocker-rootless sh -c 'id -u; grep ^Seccomp: /proc/self/status; exit 3'"));
+    let cleanup = as_user("podman system reset --force >/dev/null 2>&1");
+    assert_eq!((out.code, out.stdout.as_str()), (3, "0\nSeccomp:\t2\n"), "podman (rootless) → knocker: {out:?}");
+    assert_eq!(cleanup.code, 0, "{cleanup:?}");
+}

@@ -138,8 +138,9 @@ impl Cgroup {
     /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
     pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
         let alive = if spec.locked { Some(stale::Lock::take(name)?) } else { None };
-        // Without root there is no cgroup to make (a user namespace confines the devices).
-        if spec.user_namespace && linker::sys::process::geteuid() != 0 {
+        // Without host root there is no cgroup to make (the user namespace the container is in
+        // confines its devices): the rootless launcher, a rootless engine's knocker.
+        if !linker::sys::process::host_root() {
             return Ok(Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: None, _alive: alive });
         }
         let all = hierarchies();

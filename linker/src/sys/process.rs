@@ -32,6 +32,15 @@ pub fn getgid() -> u32 {
     unsafe { call!(getgid) }.unwrap_or(u32::MAX as usize) as u32
 }
 
+/// Whether this process is root of the host: uid 0 in the initial user namespace (whose
+/// uid_map maps every id to itself). Root inside a user namespace (a rootless engine's) is not.
+pub fn host_root() -> bool {
+    let mut buf = [0u8; 64];
+    let n = super::fs::read_file(c"/proc/self/uid_map", &mut buf).unwrap_or(0);
+    let initial = n == 0 || buf[..n].split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).eq([&b"0"[..], b"0", b"4294967295"]);
+    geteuid() == 0 && initial
+}
+
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
     // SAFETY: plain integer arguments.
     unsafe { call!(kill, pid, sig) }.map(drop)
