@@ -182,7 +182,7 @@ fn net_pasta_reaches_the_host_and_the_network_and_leaves_nothing() {
     // (This pasta, Debian 12's, does not always pass the server's close on, and now and then
     // leaves a first connection hanging: nc is cut after 2 s and tried again.)
     let script = format!("ip -4 addr show eth0 | grep -c inet; gw=$(ip route | awk '/^default/ {{print $3}}'); \
-                          for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
+                          for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
                           grep -c ^nameserver /etc/resolv.conf");
     let name = format!("pasta-{}", std::process::id());
     let out = container(&["--net", "pasta", "--name", &name], &script);
