@@ -259,7 +259,8 @@ fn overlay_leaves_rootfs_unchanged_with_two_containers_writing_at_once() {
 
 #[test]
 fn a_pasta_left_by_a_killed_launcher_goes_with_its_stale_group() {
-    let _g = shared();
+    // Alone: any other launcher starting meanwhile would sweep the stale group itself.
+    let _g = exclusive();
     let name = format!("stale-pasta-{}", std::process::id());
     let netns = std::path::PathBuf::from(format!("/run/knocker/@launcher/{name}.netns"));
     let mut c = Running::spawn(launcher(&["--net", "pasta", "--name", &name], &rootfs()).args(["sleep", "30"]));
