@@ -35,7 +35,10 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
     // Raw descriptors, close-on-exec: they live until the process execs or this one exits.
     let mut namespaces = List::<i32, 7>::new();
     let mut user = false;
-    for kind in KINDS {
+    // Without host root, the user namespace first: only inside it are the others ours to enter.
+    let rootless = !process::host_root();
+    let order = KINDS.iter().rev().take(if rootless { 1 } else { 0 }).chain(KINDS.iter().take(if rootless { 6 } else { 7 }));
+    for &kind in order {
         let mut theirs = Text::<48>::new();
         theirs.push("/proc/").push(target).push("/ns/").push(kind);
         let mut ours = Text::<48>::new();
@@ -49,7 +52,7 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
         }
         let fd = fs::open(theirs.as_cstr().context("path")?, O_RDONLY | O_CLOEXEC).context_on("cannot open the container's namespace", &theirs)?;
         let _ = namespaces.push(fd.into_raw());
-        user = kind == "user";
+        user |= kind == "user";
     }
     let tasks = entry_files(group);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;

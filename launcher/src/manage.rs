@@ -19,9 +19,33 @@ use linker::{Args, Env, Text, say};
 
 pub const DIR: &str = "/run/knocker/@launcher";
 
-fn path(name: &[u8], ext: &str) -> Text<128> {
+/// Where entries live: [`DIR`] for root; a user's own `$XDG_RUNTIME_DIR/knocker` without root
+/// (set by [`use_dir_of`] first thing).
+static mut ENTRIES: Text<160> = Text::new();
+
+fn dir() -> &'static [u8] {
+    // SAFETY: written once by `use_dir_of` before any entry is read or written; single-threaded.
+    let d = unsafe { &*core::ptr::addr_of!(ENTRIES) };
+    if d.is_empty() { DIR.as_bytes() } else { d.as_bytes() }
+}
+
+/// Without root: entries go to `$XDG_RUNTIME_DIR/knocker` (made when missing, 0700).
+pub fn use_dir_of(env: Env) {
+    if process::geteuid() == 0 {
+        return;
+    }
+    let Some(run) = env.entry(b"XDG_RUNTIME_DIR").and_then(|e| e.to_bytes().strip_prefix(b"XDG_RUNTIME_DIR=")).filter(|d| !d.is_empty()) else { return };
+    // SAFETY: see `dir`.
+    let d = unsafe { &mut *core::ptr::addr_of_mut!(ENTRIES) };
+    d.bytes(run).push("/knocker");
+    if let Ok(c) = d.as_cstr() {
+        let _ = fs::mkdirat(fs::AT_FDCWD, c, 0o700);
+    }
+}
+
+fn path(name: &[u8], ext: &str) -> Text<192> {
     let mut p = Text::new();
-    p.push(DIR).push("/").bytes(name).push(ext);
+    p.bytes(dir()).push("/").bytes(name).push(ext);
     p
 }
 
@@ -63,7 +87,7 @@ pub fn register(name: &[u8], pid: i32, spec: &Spec, command: &[u8]) -> Registere
     Registered(p)
 }
 
-pub struct Registered(Text<128>);
+pub struct Registered(Text<192>);
 
 impl Drop for Registered {
     fn drop(&mut self) {
@@ -126,6 +150,7 @@ fn running(name: &[u8]) -> Result<(Entry, i32)> {
 
 /// `launcher exec|ps|list|stop|kill …` (`verb` at argv[1]); None when argv[1] is no verb.
 pub fn dispatch(args: &Args, env: Env) -> Option<Result<i32>> {
+    use_dir_of(env);
     let verb = args.bytes(1)?;
     Some(match verb {
         b"exec" => exec(args, env),
@@ -172,9 +197,6 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     };
     if args.len() <= i {
         return Err(usage("missing COMMAND to run in", name));
-    }
-    if process::geteuid() != 0 {
-        return Err(Error::new("must run as root").hint("try: sudo launcher exec ..."));
     }
     let (entry, pid) = running(name)?;
     // The container's host name, for HOSTNAME: kept for the rest of the process (a Spec
@@ -226,8 +248,8 @@ fn ps() -> Result<i32> {
     let mut out = Text::<16384>::new();
     out.push("NAME\tPID\tUPTIME\tLIMITS\tROOTFS\tCOMMAND\n");
     let now = time::realtime().sec as u64;
-    let mut d = Text::<64>::new();
-    d.push(DIR);
+    let mut d = Text::<192>::new();
+    d.bytes(dir());
     if let Ok(dir) = d.as_cstr().and_then(|c| fs::open(c, O_RDONLY | O_DIRECTORY)) {
         let mut buf = [0u8; 4096];
         while let Ok(n @ 1..) = fs::getdents64(dir.raw(), &mut buf) {

@@ -286,3 +286,31 @@ fn rootless_podman_runs_containers_with_knocker() {
     assert_eq!((out.code, out.stdout.as_str()), (3, "0\nSeccomp:\t2\n"), "podman (rootless) → knocker: {out:?}");
     assert_eq!(cleanup.code, 0, "{cleanup:?}");
 }
+
+#[test]
+fn without_root_exec_and_ps_find_the_users_own_containers() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-exec");
+    let run_dir = home.dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    assert!(Command::new("chown").arg("knocker-sub:knocker-sub").arg(&run_dir).status().unwrap().success());
+    let as_user = |words: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--"]).arg(home.dir.join("bin/launcher")).args(words);
+        c.env("XDG_RUNTIME_DIR", &run_dir).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        c
+    };
+    let rootfs = home.rootfs();
+    let mut c = Running::spawn(&mut as_user(&["--name", "mine", rootfs.to_str().unwrap(), "sleep", "30"]));
+    assert!(eventually(std::time::Duration::from_secs(5), || run(&mut as_user(&["exec", "mine", "true"])).code == 0));
+    let out = run(&mut as_user(&["exec", "mine", "/bin/sh", "-c", "cat /proc/self/uid_map | tr -s ' '; id -u; grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status | tr '\\n' ' '"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains(" 1 500000 65536\n0\n") && out.stdout.contains("NoNewPrivs:\t1 Seccomp:\t2"), "{out:?}");
+    let ps = run(&mut as_user(&["ps"]));
+    assert!(ps.stdout.lines().any(|l| l.starts_with("mine\t")), "{ps:?}");
+    assert!(run_dir.join("knocker/mine.entry").exists(), "the user's own entries");
+    c.signal(libc::SIGTERM);
+    assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
+    assert!(!run_dir.join("knocker/mine.entry").exists());
+}
