@@ -5,8 +5,8 @@
 //!
 //! pasta is started once PID 1 exists and before it is released, on the namespace bound to
 //! `/run/knocker/@launcher/NAME.netns`; it puts itself in the background when the interface
-//! is set up. When the container ends the launcher stops it and removes the file (pasta also
-//! quits by itself when that file goes).
+//! is set up. When the container ends the launcher stops it (SIGTERM) and removes the file;
+//! a pasta whose launcher died quits by itself once the next launcher removes that file.
 
 use crate::error::{Context, Error, Result};
 use crate::netfiles::PASTA_DNS;
@@ -126,7 +126,9 @@ pub fn stop() {
         return;
     }
     let (mut netns, mut pid_file) = (s.netns, s.pid_file);
-    // pasta quits by itself, quietly, when its namespace file goes; killed if it lingers.
+    if s.pid > 0 && is_pasta(s.pid) {
+        let _ = process::kill(s.pid, signal::SIGTERM);
+    }
     if let Ok(p) = netns.as_cstr() {
         let _ = mount::umount2(p, MNT_DETACH);
         let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
@@ -134,13 +136,6 @@ pub fn stop() {
     if let Ok(p) = pid_file.as_cstr() {
         let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
     }
-    for _ in 0..50 {
-        if s.pid <= 0 || !is_pasta(s.pid) {
-            return;
-        }
-        let _ = linker::sys::time::sleep_ms(2);
-    }
-    let _ = process::kill(s.pid, signal::SIGKILL);
 }
 
 /// Whether `pid` is still a pasta (not a pid reused since): `pasta`, or the `passt.avx2` it

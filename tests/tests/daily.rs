@@ -264,12 +264,14 @@ fn a_pasta_left_by_a_killed_launcher_goes_with_its_stale_group() {
     let name = format!("stale-pasta-{}", std::process::id());
     let netns = std::path::PathBuf::from(format!("/run/knocker/@launcher/{name}.netns"));
     let mut c = Running::spawn(launcher(&["--net", "pasta", "--name", &name], &rootfs()).args(["sleep", "30"]));
-    assert!(eventually(std::time::Duration::from_secs(5), || netns.exists() && !pasta_left(&name).is_empty()));
+    // Running: pasta has put itself in the background (its pid file is there).
+    let pid_file = netns.with_extension("pasta");
+    assert!(eventually(std::time::Duration::from_secs(5), || netns.exists() && pid_file.exists() && !pasta_left(&name).is_empty()));
     c.signal(libc::SIGKILL);
     assert!(c.wait(std::time::Duration::from_secs(5)).is_some());
     // The container died with its launcher; pasta and the namespace file stay until the next
     // launcher finds the group stale.
     assert!(netns.exists());
     assert_eq!(run(launcher(&[], &rootfs()).arg("true")).code, 0);
-    assert!(eventually(std::time::Duration::from_secs(3), || !netns.exists() && pasta_left(&name).is_empty()), "{:?}", pasta_left(&name));
+    assert!(eventually(std::time::Duration::from_secs(3), || !netns.exists() && !pid_file.exists() && pasta_left(&name).is_empty()), "{:?}", pasta_left(&name));
 }
