@@ -114,8 +114,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
 fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
     let l = &spec.limits;
     if l.memory.is_some() || l.pids.is_some() || l.cpu_quota_us.is_some() {
-        return Err(Error::new("--memory, --pids and --cpus need a cgroup, and without root there is no delegated one here")
-            .hint("run as root (sudo launcher ...), or without limits"));
+        spec.cgroup_setup = Some(Cgroup::delegated);
     }
     if spec.daily.pasta {
         return Err(Error::new("--net pasta needs root for now").hint("run as root, or use the network namespace's lo only"));
@@ -200,7 +199,10 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
     }
     let spec: &Spec = spec;
     let init = init_bin::prepare(spec)?;
-    let cgroup = Cgroup::create(spec, name)?;
+    let cgroup = match spec.cgroup_setup {
+        Some(make) => make(spec, name)?,
+        None => Cgroup::create(spec, name)?,
+    };
     if spec.verbose {
         say!(2; "launcher: cgroup ", cgroup.describe());
     }

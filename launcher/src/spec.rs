@@ -244,6 +244,9 @@ pub struct Spec {
     pub hooks: Option<Hooks>,
     /// Makes the container's root and returns it, in place of a bind of ROOTFS (`--overlay`).
     pub root_setup: Option<fn(&Spec) -> crate::error::Result<linker::Fd>>,
+    /// Makes the container's cgroup in place of the usual ones (the launcher without root:
+    /// a delegated subtree).
+    pub cgroup_setup: Option<fn(&Spec, &[u8]) -> crate::error::Result<crate::cgroup::Cgroup>>,
     pub daily: Daily,
     pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
     /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
@@ -298,6 +301,7 @@ impl Spec {
             exec_label: None,
             hooks: None,
             root_setup: None,
+            cgroup_setup: None,
             daily: Daily::default(),
             sysctls: List::new(),
             masked_paths: None,

@@ -153,7 +153,7 @@ fn limits_without_root_are_one_line() {
     let out = home.run(&["--memory", "64M"], "true");
     assert_eq!(out.code, 125, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
-    assert!(out.stderr.contains("need a cgroup"), "{out:?}");
+    assert!(out.stderr.contains("delegated cgroup"), "{out:?}");
 }
 
 // --- root's `--userns`: container root is an unprivileged host id ------------------------------

@@ -50,6 +50,22 @@ expect memory_max_written 67108864 "$limit"
 out=$(launcher --memory 48M --pids 40 "$R" sh -c 'cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; echo 1 > /sys/fs/cgroup/pids.max 2>/dev/null || echo read-only; grep " /sys/fs/cgroup " /proc/mounts | cut -d" " -f3' | tr '\n' ' ')
 expect cgroup_view_inside "50331648 40 read-only cgroup2 " "$out"
 
+# Without root, limits go to a delegated cgroup v2 subtree (as systemd's user@UID.service): the
+# user owns /sys/fs/cgroup/deleg and runs in deleg/shell; the launcher makes deleg/knocker-NAME.
+echo "knockeru:x:1000:1000::/tmp:/bin/sh" >> /etc/passwd
+echo "knockeru:x:1000:" >> /etc/group
+cp -a "$R" /tmp/urootfs && chown -R 1000:1000 /tmp/urootfs
+echo "+memory +pids" > /sys/fs/cgroup/cgroup.subtree_control
+mkdir -p /sys/fs/cgroup/deleg/shell && chown -R 1000:1000 /sys/fs/cgroup/deleg
+sh -c 'echo $$ > /sys/fs/cgroup/deleg/shell/cgroup.procs; exec su knockeru -s /bin/sh -c "launcher --name ul --memory 48M --pids 30 /tmp/urootfs sh -c \"id -u; sleep 2\" > /tmp/ul.out 2>&1"' &
+sleep 1
+limits="$(cat /sys/fs/cgroup/deleg/knocker-ul/memory.max /sys/fs/cgroup/deleg/knocker-ul/pids.max 2>&1 | tr '\n' ' ')"
+wait
+expect rootless_limits_in_a_delegated_subtree "50331648 30 " "$limits"
+expect rootless_container_ran "0" "$(cat /tmp/ul.out)"
+if [ -e /sys/fs/cgroup/deleg/knocker-ul ]; then fail rootless_group_removed "still there"; else pass rootless_group_removed; fi
+rmdir /sys/fs/cgroup/deleg/shell /sys/fs/cgroup/deleg 2>/dev/null
+
 # --userns: the box's root is an initramfs, whose file system (on this kernel) cannot be
 # idmapped: refused in one line, nothing left.
 out=$(launcher --userns "$R" true 2>&1); rc=$?

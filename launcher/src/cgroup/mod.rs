@@ -136,6 +136,33 @@ pub struct Cgroup {
 
 impl Cgroup {
     /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
+    /// Without root, for limits: a group `knocker-NAME` in the cgroup v2 directory above the
+    /// launcher's own, when the user owns it — a delegated subtree, as systemd hands one to
+    /// each user (`user@UID.service`), or any the administrator gave. No device program (that
+    /// needs root; the user namespace confines devices).
+    pub fn delegated(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
+        let none = || Error::new("--memory, --pids and --cpus without root need a delegated cgroup v2 subtree: the cgroup above the launcher's own, owned by you; there is none")
+            .hint("run as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes)");
+        if fs::statfs_type(c"/sys/fs/cgroup") != Ok(CGROUP2_SUPER_MAGIC) {
+            return Err(none());
+        }
+        let mut buf = [0u8; 512];
+        let n = fs::read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
+        let own = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")).unwrap_or(b"/");
+        let parent = &own[..own.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+        let mut path = Path::new();
+        path.push("/sys/fs/cgroup").bytes(parent);
+        let owned = path.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| st.uid == linker::sys::process::getuid());
+        if parent.is_empty() || !owned {
+            return Err(none());
+        }
+        let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: spec.limits.memory, _alive: None };
+        let mut group = Text::<96>::new();
+        group.push("knocker-").bytes(name);
+        v2::create(&mut cg, &Dir { path, kind: Kind::V2 }, group.as_bytes(), &spec.limits, None)?;
+        Ok(cg)
+    }
+
     pub fn create(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
         let alive = if spec.locked { Some(stale::Lock::take(name)?) } else { None };
         // Without host root there is no cgroup to make (the user namespace the container is in
