@@ -77,8 +77,8 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     if process::geteuid() != 0 {
         rootless(&mut spec, env)?;
     } else if let Some((start, count)) = spec.daily.userns {
-        if spec.daily.overlay {
-            return Err(Error::new("choose one of --userns and --overlay").hint("an overlay over an idmapped ROOTFS is not supported yet"));
+        if spec.daily.overlay_dir.is_some() {
+            return Err(Error::new("choose one of --userns and --overlay-dir").hint("--userns with --overlay keeps its layer in a tmpfs"));
         }
         let (start, count) = if count == 0 { (userns::auto_range()?, userns::AUTO_COUNT) } else { (start, count) };
         spec.user_namespace = true;

@@ -16,8 +16,8 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     let lower = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context_on("cannot open rootfs", spec.rootfs)?;
     // A scratch tmpfs over ROOTFS's path (here only) holds the mount point of the new root,
     // and the writable layer unless it is kept elsewhere.
-    let mut size = Text::<48>::new();
-    size.push("mode=755,size=");
+    let mut size = Text::<64>::new();
+    size.push("mode=755,uid=0,gid=0,size=");
     match spec.daily.overlay_size {
         0 => size.push("25%"),
         n => size.push(n),
@@ -25,6 +25,12 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     mount::mount(Some(c"tmpfs"), spec.rootfs, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(size.as_cstr().context("size")?))
         .context("cannot mount the tmpfs of --overlay")?;
     let scratch = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context("cannot open the tmpfs of --overlay")?;
+    // In a user namespace (`--userns`), what is made in the tmpfs must be made by its root:
+    // become it now that no host path is left to walk (PID 1 would a moment later anyway).
+    if spec.user_namespace {
+        linker::sys::process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
+        linker::sys::process::setresuid(0).context("cannot become root in the user namespace (setresuid)")?;
+    }
     let here = fd_path(&scratch);
     let mut layer = Text::<4096>::new();
     match spec.daily.overlay_dir {

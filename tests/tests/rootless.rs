@@ -228,8 +228,6 @@ fn under_userns_the_containment_probes_fail_even_with_cap_sys_admin() {
 #[test]
 fn userns_refusals_are_one_line() {
     let _g = shared();
-    let out = run(launcher(&["--userns", "--overlay"], &rootfs()).arg("true"));
-    assert!(out.code == 125 && out.stderr.lines().count() == 1 && out.stderr.contains("--userns"), "{out:?}");
     let out = run(launcher(&["--userns=12"], &rootfs()).arg("true"));
     assert!(out.code == 125 && out.stderr.contains("bad --userns"), "{out:?}");
     user("knocker-sub", Some(500_000));
@@ -313,4 +311,15 @@ fn without_root_exec_and_ps_find_the_users_own_containers() {
     c.signal(libc::SIGTERM);
     assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
     assert!(!run_dir.join("knocker/mine.entry").exists());
+}
+
+#[test]
+fn userns_with_overlay_writes_only_to_the_overlay() {
+    let _g = shared();
+    let r = rootfs_with_probe("userns-overlay");
+    let out = run(launcher(&["--userns", "--overlay"], r.path()).args(["/bin/sh", "-c", "echo hi > /new; rm /bin/ls; id -u; stat -c %u /bin/busybox"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "0\n0\n"), "{out:?}");
+    assert!(!r.path().join("new").exists() && r.path().join("bin/ls").exists(), "ROOTFS untouched");
+    let out = run(launcher(&["--userns", "--overlay-dir", "/tmp"], r.path()).arg("true"));
+    assert!(out.code == 125 && out.stderr.contains("--overlay-dir"), "{out:?}");
 }
