@@ -116,11 +116,11 @@ fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
     if l.memory.is_some() || l.pids.is_some() || l.cpu_quota_us.is_some() {
         spec.cgroup_setup = Some(Cgroup::delegated);
     }
-    if spec.daily.pasta {
-        return Err(Error::new("--net pasta needs root for now").hint("run as root, or use the network namespace's lo only"));
-    }
     if spec.daily.userns.is_some() {
         return Err(Error::new("--userns is for root: without root the container has a user namespace anyway"));
+    }
+    if spec.daily.pasta && env.entry(b"XDG_RUNTIME_DIR").is_none() {
+        return Err(Error::new("--net pasta without root keeps pasta's pid in $XDG_RUNTIME_DIR, which is not set"));
     }
     spec.user_namespace = true;
     spec.locked = false;

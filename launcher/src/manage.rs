@@ -43,6 +43,12 @@ pub fn use_dir_of(env: Env) {
     }
 }
 
+/// Where a container's file `NAME.ext` of the launcher's own goes (root's /run/knocker, or
+/// the user's runtime directory).
+pub fn entry_path(name: &[u8], ext: &str) -> Text<192> {
+    path(name, ext)
+}
+
 fn path(name: &[u8], ext: &str) -> Text<192> {
     let mut p = Text::new();
     p.bytes(dir()).push("/").bytes(name).push(ext);

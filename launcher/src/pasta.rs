@@ -48,13 +48,14 @@ pub fn prepare(name: &[u8], publish: Publish) {
 pub fn start(pid: i32) -> Result<()> {
     // SAFETY: see `prepare`.
     let Some((name, publish)) = (unsafe { *core::ptr::addr_of!(PLAN) }) else { return Ok(()) };
+    let root = process::geteuid() == 0;
     let mut netns = Text::<160>::new();
-    netns.push(DIR).push("/").bytes(name.as_bytes()).push(".netns");
     let mut pid_file = Text::<160>::new();
-    pid_file.push(DIR).push("/").bytes(name.as_bytes()).push(".pasta");
-    let mut source = Text::<32>::new();
-    source.push("/proc/").push(pid).push("/ns/net");
-    {
+    pid_file.bytes(crate::manage::entry_path(name.as_bytes(), ".pasta").as_bytes());
+    if root {
+        netns.push(DIR).push("/").bytes(name.as_bytes()).push(".netns");
+        let mut source = Text::<32>::new();
+        source.push("/proc/").push(pid).push("/ns/net");
         let ns_path = netns.as_cstr().context("path")?;
         drop(fs::openat(fs::AT_FDCWD, ns_path, O_WRONLY | O_CREAT, 0o600).context_on("cannot create", ns_path)?);
         mount::mount(Some(source.as_cstr().context("path")?), ns_path, None, MS_BIND, None)
@@ -71,7 +72,10 @@ pub fn start(pid: i32) -> Result<()> {
         t.bytes(s);
         let _ = words.push(t);
     };
-    for w in ["pasta", "--quiet", "--runas", "0:0", "--config-net", "--dns-forward", PASTA_DNS, "-u", "none", "-T", "none", "-U", "none"] {
+    // Without root, pasta runs as the user and joins the container's own user and network
+    // namespaces by PID 1's pid, as rootless podman runs it.
+    let runas: &[&str] = if root { &["--runas", "0:0"] } else { &[] };
+    for w in ["pasta", "--quiet"].iter().chain(runas).chain(&["--config-net", "--dns-forward", PASTA_DNS, "-u", "none", "-T", "none", "-U", "none"]) {
         word(w.as_bytes());
     }
     if !publish.iter().any(|p| !p.2) {
@@ -93,8 +97,14 @@ pub fn start(pid: i32) -> Result<()> {
     let started = unsafe { &mut *core::ptr::addr_of_mut!(STARTED) };
     argv[n] = c"--pid".as_ptr();
     argv[n + 1] = started.pid_file.as_cstr().context("path")?.as_ptr();
-    argv[n + 2] = c"--netns".as_ptr();
-    argv[n + 3] = started.netns.as_cstr().context("path")?.as_ptr();
+    let mut target = Text::<16>::new();
+    target.push(pid);
+    if started.netns.is_empty() {
+        argv[n + 2] = target.as_cstr().context("pid")?.as_ptr();
+    } else {
+        argv[n + 2] = c"--netns".as_ptr();
+        argv[n + 3] = started.netns.as_cstr().context("path")?.as_ptr();
+    }
     let child = process::fork().context("fork")?;
     if child == 0 {
         if let Ok(null) = fs::open(c"/dev/null", fs::O_RDWR) {
@@ -129,7 +139,8 @@ pub fn stop() {
     if s.pid > 0 && is_pasta(s.pid) {
         let _ = process::kill(s.pid, signal::SIGTERM);
     }
-    if let Ok(p) = netns.as_cstr() {
+    // Root's pasta works on the bound namespace file (pasta quits once it goes too).
+    if let Some(p) = netns.as_cstr().ok().filter(|p| !p.is_empty()) {
         let _ = mount::umount2(p, MNT_DETACH);
         let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
     }
