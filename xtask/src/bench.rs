@@ -540,30 +540,9 @@ impl Bench {
     /// the figures). crun and runc go in with the shared libraries `ldd` names.
     fn in_vm(&self, built: &build::Built) -> Result<Vec<Sample>, String> {
         ensure_packages(&["crun", "runc", "qemu-system-x86"], "the VM benchmark")?;
-        let mut extra: Vec<(String, u32, Vec<u8>)> = Vec::new();
-        let mut dirs = std::collections::BTreeSet::new();
         let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-        for program in ["/usr/bin/crun", "/usr/sbin/runc"] {
-            let mut files = vec![PathBuf::from(program)];
-            for line in output(Command::new("ldd").arg(program))?.lines() {
-                let lib = line.split("=>").nth(1).unwrap_or(line).split_whitespace().next().unwrap_or("");
-                if lib.starts_with('/') {
-                    files.push(PathBuf::from(lib));
-                }
-            }
-            for f in files {
-                let mut d = f.parent();
-                while let Some(dir) = d.filter(|d| d != &Path::new("/")) {
-                    dirs.insert(dir.to_path_buf());
-                    d = dir.parent();
-                }
-                let name = f.file_name().unwrap().to_string_lossy().to_string();
-                let to = if name == "crun" || name == "runc" { format!("usr/bin/{name}") } else { f.to_string_lossy().trim_start_matches('/').to_string() };
-                extra.push((to, 0o755, read(&std::fs::canonicalize(&f).map_err(|e| e.to_string())?)?));
-            }
-        }
-        let mut entries: Vec<(String, u32, Vec<u8>)> = dirs.iter().map(|d| (d.to_string_lossy().trim_start_matches('/').to_string(), 0o040755, Vec::new())).collect();
-        entries.extend(extra);
+        let mut entries = crate::image::with_libraries(Path::new("/usr/bin/crun"), "usr/bin/crun")?;
+        entries.extend(crate::image::with_libraries(Path::new("/usr/sbin/runc"), "usr/bin/runc")?);
         entries.push(("usr/bin/probe".into(), 0o755, read(&self.probe)?));
         let rounds = if self.quick { 5 } else { 15 };
         entries.push(("etc/job".into(), 0o755, VM_BENCH.replace("ROUNDS", &(rounds + 1).to_string()).into_bytes()));

@@ -105,6 +105,32 @@ pub fn image(built: &Built, extra: &[(String, u32, Vec<u8>)]) -> Result<Vec<u8>,
     gzip(&c.finish())
 }
 
+/// A dynamic program for the image at `to`, with the shared libraries `ldd` names (at their own
+/// paths) and the directories they need: entries for [`image`]'s `extra`.
+pub fn with_libraries(program: &Path, to: &str) -> Result<Vec<(String, u32, Vec<u8>)>, String> {
+    let mut files = vec![(program.to_path_buf(), to.to_string())];
+    for line in output(Command::new("ldd").arg(program))?.lines() {
+        let lib = line.split("=>").nth(1).unwrap_or(line).split_whitespace().next().unwrap_or("");
+        if lib.starts_with('/') {
+            files.push((PathBuf::from(lib), lib.trim_start_matches('/').to_string()));
+        }
+    }
+    let mut dirs = std::collections::BTreeSet::new();
+    for (_, at) in &files {
+        let mut d = Path::new(at).parent();
+        while let Some(dir) = d.filter(|d| !d.as_os_str().is_empty()) {
+            dirs.insert(dir.to_string_lossy().to_string());
+            d = dir.parent();
+        }
+    }
+    let mut out: Vec<(String, u32, Vec<u8>)> = dirs.into_iter().map(|d| (d, 0o040755, Vec::new())).collect();
+    for (from, at) in files {
+        let real = std::fs::canonicalize(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+        out.push((at, 0o755, std::fs::read(&real).map_err(|e| format!("cannot read {}: {e}", real.display()))?));
+    }
+    Ok(out)
+}
+
 fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
     let mut child = Command::new("gzip")
         .args(["-9", "-n"])

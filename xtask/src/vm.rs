@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 pub const APPEND: &str = "console=ttyS0 panic=-1 quiet";
 
-/// The modules a virtio disk needs, in load order (the cloud kernel builds them as modules).
-pub const DISK_MODULES: [&str; 6] = [
+/// The modules the guest tests load, in load order (the cloud kernel builds them as modules):
+/// a virtio disk's.
+pub const MODULES: [&str; 6] = [
     "drivers/virtio/virtio.ko",
     "drivers/virtio/virtio_ring.ko",
     "drivers/virtio/virtio_pci_modern_dev.ko",
@@ -26,7 +27,7 @@ pub const DISK_MODULES: [&str; 6] = [
     "drivers/block/virtio_blk.ko",
 ];
 
-/// target/vm/modules: [`DISK_MODULES`] from the same kernel package as the kernel.
+/// target/vm/modules: [`MODULES`] from the same kernel package as the kernel.
 pub fn modules_dir() -> PathBuf {
     target_dir().join("vm/modules")
 }
@@ -36,7 +37,7 @@ pub fn kernel() -> Result<PathBuf, String> {
     let dir = target_dir().join("vm");
     let vmlinuz = dir.join("vmlinuz");
     let modules = modules_dir();
-    let have_modules = DISK_MODULES.iter().all(|m| modules.join(Path::new(m).file_name().unwrap()).exists());
+    let have_modules = MODULES.iter().all(|m| modules.join(Path::new(m).file_name().unwrap()).exists());
     if vmlinuz.exists() && have_modules {
         return Ok(vmlinuz);
     }
@@ -74,7 +75,7 @@ pub fn kernel() -> Result<PathBuf, String> {
         .path()
         .join("kernel");
     std::fs::create_dir_all(&modules).map_err(|e| e.to_string())?;
-    for m in DISK_MODULES {
+    for m in MODULES {
         let to = modules.join(Path::new(m).file_name().unwrap());
         std::fs::copy(lib.join(m), &to).map_err(|e| format!("{m}: {e} (is it built into this kernel?)"))?;
     }

@@ -36,7 +36,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("etc/job".into(), 0o755, guest),
         (format!("{}/probe", image::ROOTFS.trim_start_matches('/')), 0o755, probe),
     ];
-    for (i, m) in vm::DISK_MODULES.iter().enumerate() {
+    for (i, m) in vm::MODULES.iter().enumerate() {
         let name = std::path::Path::new(m).file_name().unwrap();
         let data = std::fs::read(vm::modules_dir().join(name)).map_err(|e| format!("{m}: {e}"))?;
         extra.push((format!("lib/knocker-test/{i}-{}", name.to_string_lossy()), 0o644, data));
