@@ -106,6 +106,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     daily_steps(&mut spec, name);
     let result = run_container(&mut spec, name, args, env, mask);
     pasta::stop();
+    userns::release_slot();
     result
 }
 

@@ -32,6 +32,9 @@ pub const AUTO_COUNT: u32 = 65536;
 const AUTO_SLOTS: u32 = 4096;
 const SLOTS: &str = "/run/knocker/@userns";
 
+/// The slot this launcher holds (its lock file's path), removed again by [`release_slot`].
+static mut SLOT: Text<64> = Text::new();
+
 /// A free slot of knocker's range: its lock is taken and kept for the rest of the process.
 pub fn auto_range() -> Result<u32> {
     let _ = fs::mkdirat(fs::AT_FDCWD, c"/run/knocker", 0o700);
@@ -41,13 +44,29 @@ pub fn auto_range() -> Result<u32> {
         p.push(SLOTS).push("/").push(slot).push(".lock");
         let path = p.as_cstr().context("path")?;
         let fd = fs::openat(fs::AT_FDCWD, path, fs::O_RDWR | fs::O_CREAT | fs::O_CLOEXEC, 0o600).context_on("cannot open", path)?;
-        if fs::flock(fd.raw(), fs::LOCK_EX | fs::LOCK_NB).is_ok() {
+        // Ours if locked and still the file at that path (a finishing launcher unlinks its own).
+        let same = |fd: &linker::Fd| matches!((fs::fstat(fd.raw()), fs::stat(path)), (Ok(a), Ok(b)) if (a.dev, a.ino) == (b.dev, b.ino));
+        if fs::flock(fd.raw(), fs::LOCK_EX | fs::LOCK_NB).is_ok() && same(&fd) {
             // Held until the launcher exits (the kernel releases it however it ends).
             let _ = fd.into_raw();
+            // SAFETY: single-threaded; read by `release_slot` at the end.
+            unsafe { (*core::ptr::addr_of_mut!(SLOT)).bytes(p.as_bytes()) };
             return Ok(AUTO_BASE + slot * AUTO_COUNT);
         }
     }
     Err(Error::new("--userns: every range of knocker's is in use"))
+}
+
+/// At the end: the slot's lock file goes (still locked, so nobody takes it in between).
+pub fn release_slot() {
+    // SAFETY: see `auto_range`.
+    let slot = unsafe { &mut *core::ptr::addr_of_mut!(SLOT) };
+    if slot.is_empty() {
+        return;
+    }
+    if let Ok(p) = slot.as_cstr() {
+        let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
+    }
 }
 
 /// Root's `--userns` (see [`Mapping::Range`]).

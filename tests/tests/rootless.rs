@@ -194,6 +194,8 @@ fn userns_maps_container_root_to_an_unprivileged_range_and_idmaps_rootfs() {
     assert!(lines[0].starts_with(" 0 ") && lines[0].ends_with(" 65536"), "{out}");
     let start: u64 = lines[0].split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(start >= 1 << 31 && (start - (1 << 31)) % 65536 == 0, "knocker's range: {out}");
+    let slot = (start - (1 << 31)) / 65536;
+    assert!(!std::path::Path::new(&format!("/run/knocker/@userns/{slot}.lock")).exists(), "the slot's lock goes with the launcher");
     assert_eq!(lines[1..], ["0", "0:0", "77"], "root inside, ROOTFS's root-owned files root's inside (idmapped), limits kept: {out}");
     // Through the idmapped mount, a file container root makes is host root's on disk.
     use std::os::unix::fs::MetadataExt;
