@@ -15,7 +15,7 @@ use linker::exec::{self, DEFAULT_PATH};
 use linker::sys::fs::{self, AT_EMPTY_PATH, CLOSE_RANGE_CLOEXEC};
 use linker::sys::mm::Mapping;
 use linker::sys::mount::{self, MS_PRIVATE, MS_REC};
-use linker::sys::ns::{self, CLONE_NEWCGROUP, CLONE_NEWNET};
+use linker::sys::ns::{self, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS};
 use linker::sys::process::{self, prctl};
 use linker::sys::signal::{self, SIGKILL, SIG_SETMASK, SigSet};
 use linker::sys::Errno;
@@ -71,7 +71,16 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
-    ns::sethostname(spec.hostname).context("cannot set the hostname")?;
+    // Joined namespaces are used as their owner set them up (the host name of a shared UTS too).
+    for (path, kind) in spec.ns_join.iter().zip([CLONE_NEWIPC, CLONE_NEWUTS]) {
+        if let Some(path) = path {
+            let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the namespace", *path)?;
+            ns::setns(fd.raw(), kind).context_on("cannot join the namespace", *path)?;
+        }
+    }
+    if spec.ns_join[1].is_none() {
+        ns::sethostname(spec.hostname).context("cannot set the hostname")?;
+    }
     if let Some(path) = spec.net_join {
         // Its owner configured it (pasta, CNI, `ip netns`): joined as it is.
         let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the network namespace", path)?;

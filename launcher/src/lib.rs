@@ -326,7 +326,13 @@ fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
 }
 
 fn namespaces(spec: &Spec) -> u64 {
-    let mut flags = CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC;
+    let mut flags = CLONE_NEWPID | CLONE_NEWNS;
+    if spec.ns_join[0].is_none() {
+        flags |= CLONE_NEWIPC;
+    }
+    if spec.ns_join[1].is_none() {
+        flags |= CLONE_NEWUTS;
+    }
     if spec.user_namespace {
         flags |= libc::CLONE_NEWUSER;
     }

@@ -78,6 +78,11 @@ fn walk(root: &Fd, path: &[u8]) -> core::result::Result<Fd, Errno> {
 
 /// A directory knocker mounts on (`/proc`, `/dev`, `/sys`): must be a real directory.
 pub fn system_mount_point(root: &Fd, path: &'static CStr) -> Result<Option<Fd>> {
+    // An OCI runtime makes the mount points a bundle's root lacks (as runc: an engine's image
+    // layer is the container's to change); the launcher leaves ROOTFS as it is.
+    if MAKE_MOUNT_POINTS.load(core::sync::atomic::Ordering::Relaxed) {
+        let _ = fs::mkdirat(root.raw(), CStr::from_bytes_with_nul(&path.to_bytes_with_nul()[1..]).unwrap_or(path), 0o755);
+    }
     match open_strict(root, path) {
         Ok(fd) if fs::fstat(fd.raw()).is_ok_and(|s| s.is_dir()) => Ok(Some(fd)),
         Ok(_) => Err(Error::new("refusing to mount on rootfs path that is not a directory:").on(path)),
@@ -88,6 +93,9 @@ pub fn system_mount_point(root: &Fd, path: &'static CStr) -> Result<Option<Fd>> 
         Err(e) => Err(Error::sys("cannot open rootfs path", e).on(path)),
     }
 }
+
+/// Set by the OCI front end: see [`system_mount_point`].
+pub static MAKE_MOUNT_POINTS: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Binds ROOTFS onto itself so it is a mount point of its own (pivot_root wants one), and
 /// returns a descriptor of that new mount's root. The bind is `nodev`: a node made in the

@@ -199,6 +199,8 @@ pub struct Spec {
     /// HOME and USER from the passwd entry (empty: HOME by uid, no USER).
     pub home: linker::Text<256>,
     pub user_name: linker::Text<64>,
+    /// IPC and UTS namespaces to join instead of making them (an OCI config's `path`s).
+    pub ns_join: [Option<&'static CStr>; 2],
     /// Descriptors 3…3+N-1 stay open into the program (an OCI `--preserve-fds N`).
     pub preserve_fds: u32,
     /// A user namespace of its own (the launcher without root): PID 1 waits for its id maps,
@@ -283,6 +285,7 @@ impl Spec {
             cgroup_view: true,
             user_namespace: false,
             preserve_fds: 0,
+            ns_join: [None; 2],
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),

@@ -371,14 +371,19 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
             Some(p) if p.raw_str().is_some_and(|p| !p.is_empty()) => Some(string(arena, p, "linux.namespaces[].path")?),
             _ => None,
         };
-        if path.is_some() && kind != b"network" {
+        if path.is_some() && !matches!(kind, b"network" | b"ipc" | b"uts") {
             // (a user namespace by path too: podman and containerd make theirs by mappings)
-            return Err(bad("linux.namespaces[].path", "only a network namespace can be joined by path so far"));
+            return Err(bad("linux.namespaces[].path", "only network, ipc and uts are joined by path"));
         }
         match kind {
             b"network" => {
                 network = true;
                 s.net_join = path;
+            }
+            // A pod's containers share its sandbox's (Kubernetes through containerd, podman pods).
+            b"ipc" | b"uts" if path.is_some() => {
+                required |= if kind == b"ipc" { 4 } else { 8 };
+                s.ns_join[(kind == b"uts") as usize] = path;
             }
             b"pid" => required |= 1,
             b"mount" => required |= 2,
@@ -548,7 +553,7 @@ fn device_rules(s: &mut Spec, rules: Value<'static>) -> Result<()> {
         } else if kind == devices::ANY && rule.major.is_none() && rule.minor.is_none() {
             s.device_rules = linker::List::new();
         } else if !s.device_rules.is_empty() {
-            return Err(bad(field, "a deny rule for some devices after an allow rule is not supported (deny everything, then allow)"));
+            return Err(bad(field, "a deny rule after an allow rule is not supported"));
         }
     }
     Ok(())

@@ -28,10 +28,7 @@ use linker::sys::{Errno, Fd};
 use linker::{Args, Env, Text, say};
 
 pub const USAGE: &str = "\
-Usage: knocker [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]
-
-knocker as an OCI runtime, with runc's command line: engines such as podman and containerd
-run containers with it (podman --runtime /usr/local/bin/knocker ...).
+Usage: knocker [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]   (an OCI runtime, as runc)
 
 Commands:
   create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N] ID
@@ -44,17 +41,16 @@ Commands:
   exec [OPTIONS] ID [COMMAND...]: run a new process in the running container
   pause ID, resume ID: freeze and thaw the container
   ps [--format table|json] ID: the container's processes
-  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ID: new limits
+  update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] ID
   list [--format table|json] [--quiet]: the containers
-  spec [--bundle DIR]: write a default config.json (root: rootfs)
+  spec [--bundle DIR]: write a default config.json
   features: what this runtime supports, as JSON
 
 Global options: --root DIR (state; default /run/knocker), --log FILE, --log-format text|json
 (json lines as runc's), --debug, --systemd-cgroup (accepted; cgroupfs paths are used),
 -v/--version, -h/--help.
 
-Exit status: 0 on success, 1 when knocker failed; run without --detach exits with the
-container's status.
+Exit status: 0, or 1 if knocker failed; run without --detach: the container's.
 ";
 
 pub const VERSION: &str = concat!("knocker version ", env!("CARGO_PKG_VERSION"), "\nspec: 1.2.0");
@@ -83,6 +79,7 @@ fn default_root(env: Env) -> &'static [u8] {
 
 pub fn main(args: Args, env: Env) -> i32 {
     error::speak_as_knocker();
+    launcher::rootfs::MAKE_MOUNT_POINTS.store(true, core::sync::atomic::Ordering::Relaxed);
     let mut g = Global { root: default_root(env), log: None, json_log: false, debug: false };
     match dispatch(&args, env, &mut g) {
         Ok(code) => code,
@@ -185,9 +182,6 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         b"resume" => pause(rest, g, false),
         b"ps" => ps(rest, g),
         b"update" => update(rest, g),
-        b"events" | b"checkpoint" | b"restore" => {
-            Err(Error::new("command not supported yet:").on(verb))
-        }
         _ => Err(usage("unknown command", verb)),
     }
 }

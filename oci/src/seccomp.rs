@@ -42,9 +42,9 @@ fn lookup<T: Copy>(table: &[(&str, T)], prefix: &[u8], name: &[u8]) -> Option<T>
 /// An action name with its errno (or trace) value.
 fn action(name: &[u8], errno: Option<u64>, field: &'static str) -> Result<u32> {
     if name == b"SCMP_ACT_NOTIFY" {
-        return Err(bad(field, "SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath): knocker does not support one"));
+        return Err(bad(field, "SCMP_ACT_NOTIFY: seccomp agents are not supported"));
     }
-    let ret = lookup(&ACTIONS, b"SCMP_ACT_", name).ok_or_else(|| bad(field, "an unknown action (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, …)"))?;
+    let ret = lookup(&ACTIONS, b"SCMP_ACT_", name).ok_or_else(|| bad(field, "an unknown action"))?;
     let data = if ret == seccomp::RET_ERRNO || ret == seccomp::RET_TRACE { errno.unwrap_or(EPERM).min(0xffff) as u32 } else { 0 };
     Ok(ret | data)
 }
@@ -69,7 +69,7 @@ pub fn profile(v: Value<'static>, arena: &mut Arena) -> Result<&'static Profile<
     }
     let mut flags = 0;
     for f in v.get("flags").map(|a| a.items()).into_iter().flatten() {
-        flags |= f.raw_str().and_then(|f| lookup(&FLAGS, b"SECCOMP_FILTER_FLAG_", f)).ok_or_else(|| bad("linux.seccomp.flags", "an unknown flag (SECCOMP_FILTER_FLAG_TSYNC, _LOG, _SPEC_ALLOW)"))?;
+        flags |= f.raw_str().and_then(|f| lookup(&FLAGS, b"SECCOMP_FILTER_FLAG_", f)).ok_or_else(|| bad("linux.seccomp.flags", "an unknown flag"))?;
     }
 
     // Room for every rule: a name per entry, times its arguments when they split.

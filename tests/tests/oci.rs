@@ -771,3 +771,37 @@ fn a_user_namespace_from_the_configs_mappings() {
     let out = bad.knocker(&["run", "u"]);
     assert!(out.code == 1 && out.stderr.contains("linux.uidMappings") && !bad.root.join("u").exists(), "{out:?}");
 }
+
+#[test]
+fn ipc_and_uts_namespaces_are_joined_by_path_as_a_pods_sandbox_hands_them_over() {
+    let _g = shared();
+    // The sandbox: a process in IPC and UTS namespaces of its own, with its own host name.
+    let mut holder = Running::spawn(Command::new("unshare").args(["--ipc", "--uts", "sh", "-c", "hostname sandbox-host; exec sleep 30"]));
+    let pid = holder.pid();
+    assert!(eventually(Duration::from_secs(5), || run(Command::new("nsenter").args(["-t", &pid.to_string(), "-u", "hostname"])).stdout == "sandbox-host\n"));
+    let ns = |kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap().to_string_lossy().to_string();
+    let b = Bundle::new("oci-join", |c| {
+        args(c, "hostname; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts");
+        for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "ipc" || n["type"] == "uts" {
+                n["path"] = json!(format!("/proc/{pid}/ns/{}", n["type"].as_str().unwrap()));
+            }
+        }
+        c["hostname"] = json!("ignored-when-joining");
+    });
+    let out = b.knocker(&["run", "j"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!("sandbox-host\n{}\n{}\n", ns("ipc"), ns("uts")), "{out:?}");
+    holder.signal(libc::SIGKILL);
+    let _ = holder.wait(Duration::from_secs(5));
+    // Joining a PID namespace by path is not built: one line.
+    let bad = Bundle::new("oci-join-pid", |c| {
+        for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+            if n["type"] == "pid" {
+                n["path"] = json!("/proc/1/ns/pid");
+            }
+        }
+    });
+    let out = bad.knocker(&["run", "p"]);
+    assert!(out.code == 1 && out.stderr.contains("linux.namespaces[].path"), "{out:?}");
+}

@@ -215,3 +215,30 @@ fn podmans_uid_maps_become_a_user_namespace() {
     );
     assert_eq!((out.code, out.stdout.as_str()), (0, " 0 200000 65536\n0\nwritable\n"), "{out:?}");
 }
+
+#[test]
+fn a_pods_containers_share_its_sandboxs_namespaces() {
+    let _g = shared();
+    image();
+    // The pod's infra container gets no --ulimit of its own: this host's limits go in a
+    // containers.conf of the test's (podman's own default asks for more than it may give).
+    let dir = Scratch::new("podman-pod");
+    let conf = dir.path().join("containers.conf");
+    std::fs::write(&conf, "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n").unwrap();
+    let pod = format!("knocker-pod-{}", std::process::id());
+    let with_conf = |words: &[&str]| {
+        let mut cmd = Command::new("podman");
+        cmd.arg("--runtime").arg(bin("knocker")).args(["--cgroup-manager", "cgroupfs"]).args(words).env("CONTAINERS_CONF", &conf);
+        run_for(&mut cmd, std::time::Duration::from_secs(60))
+    };
+    let out = with_conf(&["pod", "create", "--name", &pod, "--hostname", "podhost", "--network", "none"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let script = "hostname; readlink /proc/self/ns/uts; readlink /proc/self/ns/ipc";
+    let one = with_conf(&["run", "--rm", "--pod", &pod, IMAGE, "sh", "-c", script]);
+    let two = with_conf(&["run", "--rm", "--pod", &pod, IMAGE, "sh", "-c", script]);
+    let removed = with_conf(&["pod", "rm", "-f", &pod]);
+    assert_eq!(one.code, 0, "{one:?}");
+    assert!(one.stdout.starts_with("podhost\n"), "{one:?}");
+    assert_eq!(one.stdout, two.stdout, "the same UTS and IPC namespaces, joined by path");
+    assert_eq!(removed.code, 0, "{removed:?}");
+}

@@ -34,7 +34,7 @@ use crate::spec::{Limits, Spec};
 use linker::sys::fs::{self, CGROUP2_SUPER_MAGIC, CGROUP_SUPER_MAGIC, O_DIRECTORY, O_RDONLY};
 use linker::{Fd, List, Text, say};
 
-pub type Path = Text<160>;
+pub type Path = Text<256>;
 
 /// Controllers of a v1 hierarchy, from its directory name (`cpu,cpuacct`, `memory`, …).
 pub const MEMORY: u8 = 1;
