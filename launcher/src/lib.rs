@@ -15,6 +15,7 @@ pub mod child;
 pub mod cli;
 pub mod dev;
 pub mod error;
+pub mod helper;
 pub mod init_bin;
 pub mod join;
 pub mod manage;

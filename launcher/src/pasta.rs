@@ -13,7 +13,7 @@ use crate::netfiles::PASTA_DNS;
 use linker::sys::fs::{self, O_CREAT, O_WRONLY};
 use linker::sys::mount::{self, MNT_DETACH, MS_BIND};
 use linker::sys::{process, signal};
-use linker::{Text, say};
+use linker::Text;
 
 const DIR: &str = "/run/knocker/@launcher";
 
@@ -105,19 +105,7 @@ pub fn start(pid: i32) -> Result<()> {
         argv[n + 2] = c"--netns".as_ptr();
         argv[n + 3] = started.netns.as_cstr().context("path")?.as_ptr();
     }
-    let child = process::fork().context("fork")?;
-    if child == 0 {
-        if let Ok(null) = fs::open(c"/dev/null", fs::O_RDWR) {
-            let _ = fs::dup3(null.raw(), 0, 0);
-            let _ = fs::dup3(null.raw(), 1, 0);
-        }
-        let _ = signal::sigprocmask(signal::SIG_SETMASK, signal::SigSet::EMPTY);
-        let e = linker::exec::execvp(c"pasta", argv.as_ptr(), [core::ptr::null()].as_ptr(), linker::exec::DEFAULT_PATH);
-        say!(2; "launcher: cannot run pasta: ", e);
-        process::exit(127);
-    }
-    let status = process::wait4(child, 0).context("wait for pasta")?.map_or(-1, |(_, s)| s.shell_code());
-    if status != 0 {
+    if crate::helper::run(c"pasta", &argv)? != 0 {
         return Err(Error::new("pasta could not set up the container's network").hint("run with -v, and see pasta's message above"));
     }
     let mut buf = [0u8; 16];

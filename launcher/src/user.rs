@@ -45,19 +45,19 @@ pub fn resolve_in(words: &[u8], passwd: &[u8], group: &[u8]) -> Result<Identity>
     if user.is_empty() || grp.is_some_and(|g| g.is_empty()) {
         return Err(Error::new("bad --user (NAME or UID, then :GROUP or :GID if you like):").on(words));
     }
-    let entry = match number(user) {
-        Some(uid) => find(passwd, 2, user).or_else(|| {
+    // A number is that uid, with its passwd entry if there is one; a name must have one.
+    let (uid, entry) = match number(user) {
+        Some(uid) => {
             // The same number written otherwise ("0065534") is still that uid.
             let mut t = Text::<16>::new();
             t.push(uid);
-            find(passwd, 2, t.as_bytes())
-        }),
-        None => Some(find(passwd, 0, user).ok_or_else(|| Error::new("--user: no such user in the container's /etc/passwd:").on(user))?),
-    };
-    let uid = match (number(user), entry) {
-        (Some(uid), _) => uid,
-        (None, Some(e)) => number(e[2]).ok_or_else(|| Error::new("--user: a damaged line in the container's /etc/passwd for").on(user))?,
-        (None, None) => unreachable_user(user)?,
+            (uid, find(passwd, 2, user).or_else(|| find(passwd, 2, t.as_bytes())))
+        }
+        None => {
+            let e = find(passwd, 0, user).ok_or_else(|| Error::new("--user: no such user in the container's /etc/passwd:").on(user))?;
+            let uid = number(e[2]).ok_or_else(|| Error::new("--user: a damaged line in the container's /etc/passwd for").on(user))?;
+            (uid, Some(e))
+        }
     };
     let gid = match grp {
         Some(g) => match number(g) {
@@ -90,10 +90,6 @@ pub fn resolve_in(words: &[u8], passwd: &[u8], group: &[u8]) -> Result<Identity>
         }
     }
     Ok(id)
-}
-
-fn unreachable_user(user: &[u8]) -> Result<u32> {
-    Err(Error::new("--user: no such user in the container's /etc/passwd:").on(user))
 }
 
 /// Resolves `words` inside the root `root` (the rootfs, or a running container's /proc/PID/root).

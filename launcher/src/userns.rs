@@ -9,7 +9,7 @@
 
 use crate::error::{Context, Error, Result};
 use linker::sys::fs::{self, O_WRONLY};
-use linker::sys::{process, signal};
+use linker::sys::process;
 use linker::{Text, say};
 
 /// How the container's ids map to the host's.
@@ -142,7 +142,9 @@ pub fn plan(verbose: bool, env: linker::Env) -> Mapping {
     m
 }
 
-fn write(pid: i32, file: &str, text: &[u8]) -> Result<()> {
+/// Writes `text` to `/proc/PID/FILE` (an id map, `setgroups`); the OCI front end writes a
+/// config's maps with it too.
+pub fn write_proc(pid: i32, file: &str, text: &[u8]) -> Result<()> {
     let mut p = Text::<48>::new();
     p.push("/proc/").push(pid).push("/").push(file);
     let path = p.as_cstr().context("path")?;
@@ -165,15 +167,8 @@ fn helper(program: &core::ffi::CStr, pid: i32, id: u32, range: (u32, u32)) -> Re
     for (i, w) in words.iter_mut().enumerate() {
         argv[i + 1] = w.as_cstr().context("argument")?.as_ptr();
     }
-    let child = process::fork().context("fork")?;
-    if child == 0 {
-        let _ = signal::sigprocmask(signal::SIG_SETMASK, signal::SigSet::EMPTY);
-        let e = linker::exec::execvp(program, argv.as_ptr(), [core::ptr::null()].as_ptr(), linker::exec::DEFAULT_PATH);
-        say!(2; "launcher: cannot run ", program, ": ", e);
-        process::exit(127);
-    }
-    match process::wait4(child, 0).context("wait")?.map(|(_, s)| s.shell_code()) {
-        Some(0) => Ok(()),
+    match crate::helper::run(program, &argv)? {
+        0 => Ok(()),
         _ => Err(Error::new("cannot map the container's ids:").on(program).hint("see its message above; check /etc/subuid and /etc/subgid")),
     }
 }
@@ -189,10 +184,10 @@ pub fn write_maps(pid: i32) -> Result<()> {
                 t.push("0 ").push(id).push(" 1\n");
                 t
             };
-            write(pid, "uid_map", line(uid).as_bytes())?;
+            write_proc(pid, "uid_map", line(uid).as_bytes())?;
             // Without a helper, a process may only map its own gid once setgroups is denied.
-            write(pid, "setgroups", b"deny")?;
-            write(pid, "gid_map", line(gid).as_bytes())
+            write_proc(pid, "setgroups", b"deny")?;
+            write_proc(pid, "gid_map", line(gid).as_bytes())
         }
         Mapping::Subordinate { uid, gid, uids, gids } => {
             helper(c"newuidmap", pid, uid, uids)?;
@@ -201,8 +196,8 @@ pub fn write_maps(pid: i32) -> Result<()> {
         Mapping::Range { start, count, rootfs } => {
             let mut line = Text::<48>::new();
             line.push("0 ").push(start).push(" ").push(count).push("\n");
-            write(pid, "uid_map", line.as_bytes())?;
-            write(pid, "gid_map", line.as_bytes())?;
+            write_proc(pid, "uid_map", line.as_bytes())?;
+            write_proc(pid, "gid_map", line.as_bytes())?;
             idmap_rootfs(pid, rootfs)
         }
     }

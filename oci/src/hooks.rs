@@ -116,10 +116,7 @@ fn on_host(pid: i32) -> Result<()> {
             if map.is_empty() {
                 continue;
             }
-            let mut path = linker::Text::<40>::new();
-            path.push("/proc/").push(pid).push("/").push(file);
-            let fd = fs::open(path.as_cstr().context("path")?, fs::O_WRONLY).context_on("cannot open", &path)?;
-            fs::write_all(fd.raw(), map).context_on("cannot write the id map (linux.uidMappings):", &path)?;
+            launcher::userns::write_proc(pid, file, map)?;
         }
     }
     run_pending(&["prestart", "createRuntime"], "creating", pid)

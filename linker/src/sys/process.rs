@@ -35,10 +35,12 @@ pub fn getgid() -> u32 {
 /// Whether this process is root of the host: uid 0 in the initial user namespace (whose
 /// uid_map maps every id to itself). Root inside a user namespace (a rootless engine's) is not.
 pub fn host_root() -> bool {
+    if geteuid() != 0 {
+        return false;
+    }
     let mut buf = [0u8; 64];
     let n = super::fs::read_file(c"/proc/self/uid_map", &mut buf).unwrap_or(0);
-    let initial = n == 0 || buf[..n].split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).eq([&b"0"[..], b"0", b"4294967295"]);
-    geteuid() == 0 && initial
+    n == 0 || buf[..n].split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).eq([&b"0"[..], b"0", b"4294967295"])
 }
 
 pub fn kill(pid: i32, sig: i32) -> Result<()> {
