@@ -33,7 +33,13 @@ static mut PLAN: Option<(Text<96>, Publish)> = None;
 pub fn check(env: linker::Env) -> Result<()> {
     let path = env.entry(b"PATH").and_then(|p| p.to_bytes().strip_prefix(b"PATH=")).unwrap_or(linker::exec::DEFAULT_PATH);
     linker::exec::locate(b"pasta", path)
-        .map_err(|_| Error::new("--net pasta needs pasta, which is not installed").hint("apt-get install passt"))
+        .map_err(|_| Error::new("--net pasta needs pasta, which is not installed").hint("apt-get install passt"))?;
+    // Without root, pasta opens the tap device as the user: udev makes it 0666 on most
+    // systems, but where it is root's only pasta would fail with a vaguer line.
+    if process::geteuid() != 0 && fs::faccessat(fs::AT_FDCWD, c"/dev/net/tun", libc::R_OK | libc::W_OK).is_err() {
+        return Err(Error::new("--net pasta without root needs read and write access to /dev/net/tun").hint("as root: chmod 666 /dev/net/tun, udev's usual mode"));
+    }
+    Ok(())
 }
 
 /// Remembers what [`start`] needs (it runs as a callback with PID 1's pid only).

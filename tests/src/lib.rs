@@ -195,6 +195,19 @@ pub fn knocker_cgroups() -> Vec<PathBuf> {
     found
 }
 
+/// A server on the host's loopback answering every connection with `reply`.
+pub fn loopback_server(reply: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            use std::io::Write;
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    port
+}
+
 /// Pids of processes whose command line contains `needle`.
 pub fn processes_with(needle: &str) -> Vec<i32> {
     let mut pids = Vec::new();

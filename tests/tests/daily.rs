@@ -156,19 +156,6 @@ fn with_a_network_the_container_gets_its_own_resolv_conf_hosts_and_hostname() {
     assert_eq!(tree_sum(r.path()), before);
 }
 
-/// A server on the host's loopback answering every connection with `reply`.
-fn loopback_server(reply: &'static str) -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for mut s in listener.incoming().flatten() {
-            use std::io::Write;
-            let _ = s.write_all(reply.as_bytes());
-        }
-    });
-    port
-}
-
 /// pasta processes of the container `name` (its command line names the namespace file).
 fn pasta_left(name: &str) -> Vec<i32> {
     processes_with(&format!("@launcher/{name}.netns"))

@@ -325,3 +325,45 @@ fn userns_with_overlay_writes_only_to_the_overlay() {
     let out = run(launcher(&["--userns", "--overlay-dir", "/tmp"], r.path()).arg("true"));
     assert!(out.code == 125 && out.stderr.contains("--overlay-dir"), "{out:?}");
 }
+
+#[test]
+fn rootless_net_pasta_reaches_the_host_and_leaves_nothing() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-pasta");
+    let run_dir = home.dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    assert!(Command::new("chown").arg("knocker-sub:knocker-sub").arg(&run_dir).status().unwrap().success());
+    let port = loopback_server("hello from the host\n");
+    let script = format!("ip -4 addr show eth0 | grep -c inet; gw=$(ip route | awk '/^default/ {{print $3}}'); \
+                          for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
+                          grep -c ^nameserver /etc/resolv.conf");
+    // The launcher as the user, after `setup` (run as root in a mount namespace of its own).
+    let launch = |setup: &str| {
+        let mut c = Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "sh", "-c", &format!("{setup} exec \"$@\""), "sh"]);
+        c.args(["setpriv", "--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--"]).arg(home.dir.join("bin/launcher"));
+        c.args(["--net", "pasta", "--name", "rlp"]).arg(home.rootfs()).args(["/bin/sh", "-c", &script]);
+        c.env("XDG_RUNTIME_DIR", &run_dir).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        run(&mut c)
+    };
+    let pasta_left = || processes_with(&format!("{}/knocker/rlp.pasta", run_dir.display()));
+    // pasta, run as the user, opens /dev/net/tun. Where that is root's only (0600, as on this
+    // host) the launcher says so before it starts anything; most hosts have it 0666 (udev's
+    // rule). Both are made here as a node of the same device bound over it in a mount namespace
+    // of the test's own, which leaves the host's node as it is.
+    let with_tun = |mode: &str| {
+        format!("mkdir -p {d} && mount -t tmpfs -o mode=0755 tun {d} && mknod -m {mode} {d}/tun c 10 200 && mount --bind {d}/tun /dev/net/tun &&", d = home.dir.join("dev").display())
+    };
+    let out = launch(&with_tun("0600"));
+    assert_eq!(out.code, 125, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("/dev/net/tun"), "{out:?}");
+    assert!(pasta_left().is_empty());
+    let setup = with_tun("0666");
+    let out = launch(&setup);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "1\nhello from the host\n1\n"), "{out:?}");
+    assert!(eventually(std::time::Duration::from_secs(3), || pasta_left().is_empty()), "pasta stopped: {:?}", pasta_left());
+    assert!(!run_dir.join("knocker/rlp.pasta").exists(), "pid file removed");
+    assert!(left_running(&home.dir).is_empty());
+}

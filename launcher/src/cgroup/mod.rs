@@ -401,6 +401,9 @@ impl Cgroup {
 
     pub fn describe(&self) -> Text<1024> {
         let mut t = Text::new();
+        if self.dirs.is_empty() {
+            t.push("none");
+        }
         for (i, d) in self.dirs.iter().enumerate() {
             if i > 0 {
                 t.push(", ");
