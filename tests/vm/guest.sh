@@ -137,6 +137,29 @@ expect device_option_reads "opened" "$(launcher --device /dev/vda:/dev/disk:r "$
 expect device_option_only_reads "$EPERM" "$(launcher --device /dev/vda:/dev/disk:r "$R" /probe open /dev/disk rw)"
 expect disk_unchanged KNOCKER-DISK "$(head -c 12 /dev/vda)"
 
+# --- --userns on cgroup v2: ROOTFS on the disk's ext4, which (unlike the initramfs) is idmapped ----
+mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && cp -a "$R" /mnt/disk/rootfs
+U=/mnt/disk/rootfs
+launcher --userns --memory 48M --pids 30 --name un "$U" sh -c \
+    'tr -s " " < /proc/self/uid_map; id -u; stat -c %u:%g /bin/busybox; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; touch /made; sleep 2' > /tmp/un.out 2>&1 &
+sleep 1.5
+first=$(head -1 /sys/fs/cgroup/knocker/un/cgroup.procs 2>/dev/null)
+host_uid=$(awk '/^Uid:/ {print $2}' /proc/$first/status 2>/dev/null)
+limits="$(cat /sys/fs/cgroup/knocker/un/memory.max /sys/fs/cgroup/knocker/un/pids.max 2>&1 | tr '\n' ' ')"
+wait
+expect userns_container_runs_as_an_unprivileged_host_id 2147483648 "$host_uid"
+expect userns_limits_in_its_cgroup "50331648 30 " "$limits"
+expect userns_inside_root_idmapped_limits_seen " 0 2147483648 65536 0 0:0 50331648 30 " "$(tr '\n' ' ' < /tmp/un.out)"
+expect userns_file_made_inside_is_host_roots_on_disk 0 "$(stat -c %u $U/made)"
+if [ -e /sys/fs/cgroup/knocker/un ] || [ -e /run/knocker/@userns/0.lock ]; then fail userns_nothing_left "$(ls /sys/fs/cgroup/knocker /run/knocker/@userns)"; else pass userns_nothing_left; fi
+# With CAP_SYS_ADMIN in its namespace, container root still cannot open a host device the
+# device rules allow (control: device_option_reads above), make a node, or write PID 1's memory.
+out=$(launcher --userns --cap-add SYS_ADMIN --device /dev/vda:/dev/disk:r "$U" sh -c '/probe open /dev/disk r; /probe node /tmp/k c 1 11; /probe open /proc/1/mem rw')
+expect userns_allowed_device_not_opened "$EACCES" "$(echo "$out" | sed -n 1p)"
+contains userns_mknod_refused "mknod refused EPERM" "$(echo "$out" | sed -n 2p)"
+contains userns_pid1_memory_refused "refused E" "$(echo "$out" | sed -n 3p)"
+umount /mnt/disk
+
 # Every container gets a cgroup with a pids limit: 15% of the kernel's, at least 64.
 t=$(cat /proc/sys/kernel/threads-max); p=$(cat /proc/sys/kernel/pid_max); [ "$p" -lt "$t" ] && t=$p
 want=$((t * 15 / 100)); [ "$want" -lt 64 ] && want=64
