@@ -37,16 +37,53 @@ struct Home {
 
 impl Home {
     fn new(user: &str, tag: &str) -> Home {
+        let home = Home::empty(user, tag);
+        assert!(Command::new("cp").arg("-a").arg(rootfs()).arg(home.rootfs()).status().unwrap().success());
+        std::fs::copy(bin("probe"), home.rootfs().join("probe")).unwrap();
+        // The user extracted it: the files are the user's (root inside).
+        assert!(Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&home.dir).status().unwrap().success());
+        home
+    }
+
+    /// The Debian rootfs as a rootless engine stores it for a user with subordinate ids
+    /// starting at `first`: id 0 is the user's, id N (N > 0) is `first + N - 1` on disk.
+    fn debian(user: &str, first: u32, tag: &str) -> Home {
+        let home = Home::empty(user, tag);
+        assert!(Command::new("cp").arg("-a").arg(debian_rootfs()).arg(home.rootfs()).status().unwrap().success());
+        let id = |flag: &str| run(Command::new("id").args([flag, user])).stdout.trim().parse::<u32>().unwrap();
+        let (uid, gid) = (id("-u"), id("-g"));
+        let shift = |n: u32, own: u32| if n == 0 { own } else { first + n - 1 };
+        fn walk(path: &Path, f: &dyn Fn(&Path)) {
+            f(path);
+            let meta = std::fs::symlink_metadata(path).unwrap();
+            if meta.is_dir() {
+                for e in std::fs::read_dir(path).unwrap().flatten() {
+                    walk(&e.path(), f);
+                }
+            }
+        }
+        walk(&home.rootfs(), &|p| {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::symlink_metadata(p).unwrap();
+            let mode = meta.mode();
+            std::os::unix::fs::lchown(p, Some(shift(meta.uid(), uid)), Some(shift(meta.gid(), gid))).unwrap();
+            // chown clears set-id bits: put them back, as the engine's extraction would have them.
+            if !meta.file_type().is_symlink() && mode & 0o6000 != 0 {
+                std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777)).unwrap();
+            }
+        });
+        assert!(Command::new("chown").args([&format!("{user}:{user}")]).arg(&home.dir).arg(home.dir.join("bin")).arg(home.dir.join("bin/launcher")).arg(home.dir.join("bin/init")).status().unwrap().success());
+        home
+    }
+
+    /// The user's directory with its own copy of the launcher and the init (no rootfs yet).
+    fn empty(user: &str, tag: &str) -> Home {
         let dir = std::env::temp_dir().join(format!("knocker-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         for b in ["launcher", "init"] {
             std::fs::copy(bin(b), dir.join("bin").join(b)).unwrap();
         }
-        assert!(Command::new("cp").arg("-a").arg(rootfs()).arg(dir.join("rootfs")).status().unwrap().success());
-        std::fs::copy(bin("probe"), dir.join("rootfs/probe")).unwrap();
-        // The user extracted it: the files are the user's (root inside).
-        assert!(Command::new("chown").args(["-R", &format!("{user}:{user}")]).arg(&dir).status().unwrap().success());
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         Home { dir, user: user.into() }
     }
@@ -366,4 +403,40 @@ fn rootless_net_pasta_reaches_the_host_and_leaves_nothing() {
     assert!(eventually(std::time::Duration::from_secs(3), || pasta_left().is_empty()), "pasta stopped: {:?}", pasta_left());
     assert!(!run_dir.join("knocker/rlp.pasta").exists(), "pid file removed");
     assert!(left_running(&home.dir).is_empty());
+}
+
+// --- a real distribution: Debian, rootless and under --userns --------------------------------
+
+/// What the Debian tests ask inside: the map, who we are, apt, and the owners of files whose
+/// owners are not root.
+const DEBIAN_SCRIPT: &str = "tr -s ' ' < /proc/self/uid_map | head -1; id -u; apt-get --version | head -1 | cut -d' ' -f1; \
+                             stat -c %U:%G /etc/shadow /var/mail /usr/bin/apt-get; \
+                             useradd -m bob && setpriv --reuid bob --regid bob --clear-groups id -u && stat -c %U /home/bob";
+
+#[test]
+fn rootless_debian_has_its_users_apt_and_owners() {
+    let _g = shared();
+    let uid = user("knocker-sub", Some(500_000));
+    let home = Home::debian("knocker-sub", 500_000, "rootless-debian");
+    let out = home.run(&[], DEBIAN_SCRIPT);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, format!(" 0 {uid} 1\n0\napt\nroot:shadow\nroot:mail\nroot:root\n1000\nbob\n"), "{out:?}");
+    // On disk, bob (1000 inside) is the subordinate id 500000 + 999, and shadow's group 42 is
+    // 500041: the user's range, nobody else's.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(home.rootfs().join("home/bob")).unwrap().uid(), 500_999);
+    assert_eq!(std::fs::metadata(home.rootfs().join("etc/shadow")).unwrap().gid(), 500_041);
+    assert!(left_running(&home.dir).is_empty());
+}
+
+#[test]
+fn userns_debian_has_its_users_apt_and_owners() {
+    let _g = shared();
+    let root = debian_rootfs();
+    let before = std::fs::metadata(root.join("etc/passwd")).unwrap().modified().unwrap();
+    let out = run(launcher(&["--userns=3000000:65536", "--overlay"], &root).args(["/bin/bash", "-c", DEBIAN_SCRIPT]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, " 0 3000000 65536\n0\napt\nroot:shadow\nroot:mail\nroot:root\n1000\nbob\n", "{out:?}");
+    assert_eq!(std::fs::metadata(root.join("etc/passwd")).unwrap().modified().unwrap(), before, "written only to the overlay");
+    assert!(!root.join("home/bob").exists());
 }
