@@ -306,21 +306,32 @@ fn rootless_podman_runs_containers_with_knocker() {
     }
     assert!(Command::new("chown").args(["-R", "knocker-sub:knocker-sub"]).arg(&home.dir).status().unwrap().success());
     std::fs::set_permissions(home.dir.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    let as_user = |script: &str| {
-        run(Command::new("setpriv")
-            .args(["--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--", "sh", "-c", script])
+    // The user's shell, after `setup` run as root in a mount namespace of the test's own.
+    let as_user_after = |setup: &str, script: &str| {
+        run(Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sh", "-c", &format!("{setup} exec \"$@\""), "sh"])
+            .args(["setpriv", "--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--", "sh", "-c", script])
             .current_dir(&home.dir)
             .env_clear()
             .env("HOME", home.dir.join("home"))
             .env("XDG_RUNTIME_DIR", home.dir.join("run"))
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
     };
+    // Rootless podman's own network (slirp4netns, run by podman in its namespaces) opens
+    // /dev/net/tun as the user: a 0666 node of it (udev's usual mode; 0600 on this host) is
+    // bound over it in the test's own mount namespace before podman makes its namespaces.
+    let tun = format!("mkdir -p {d} && mount -t tmpfs -o mode=0755 tun {d} && mknod -m 0666 {d}/tun c 10 200 && mount --bind {d}/tun /dev/net/tun &&", d = home.dir.join("dev").display());
+    let as_user = |script: &str| as_user_after(&tun, script);
     let podman = format!("podman --runtime {}", home.dir.join("bin/knocker").display());
     let out = as_user(&format!("tar --owner=0 --group=0 -C rootfs -c . | podman import - localhost/knocker-rootless >/dev/null"));
     assert_eq!(out.code, 0, "{out:?}");
-    let out = as_user(&format!("{podman} run --rm --network none localhost/knocker-rootless sh -c 'id -u; grep ^Seccomp: /proc/self/status; exit 3'"));
+    let plain = as_user(&format!("{podman} run --rm --network none localhost/knocker-rootless sh -c 'id -u; grep ^Seccomp: /proc/self/status; exit 3'"));
+    let port = loopback_server("hello from the host\n");
+    let out = as_user(&format!("{podman} run --rm --network slirp4netns:allow_host_loopback=true localhost/knocker-rootless sh -c \
+        'ip -4 addr show tap0 | grep -c inet; for i in 1 2 3; do r=$(timeout 2 nc 10.0.2.2 {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done'"));
     let cleanup = as_user("podman system reset --force >/dev/null 2>&1");
-    assert_eq!((out.code, out.stdout.as_str()), (3, "0\nSeccomp:\t2\n"), "podman (rootless) → knocker: {out:?}");
+    assert_eq!((plain.code, plain.stdout.as_str()), (3, "0\nSeccomp:\t2\n"), "podman (rootless) → knocker: {plain:?}");
+    assert_eq!((out.code, out.stdout.as_str()), (0, "1\nhello from the host\n"), "rootless podman's network: {out:?}");
     assert_eq!(cleanup.code, 0, "{cleanup:?}");
 }
 

@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // newuidmap/newgidmap map subordinate ids for containers without root.
     crate::util::ensure_packages(&["uidmap"], "the rootless tests")?;
     // podman (with conmon, its network plugins and catatonit for --init) drives knocker as a real engine.
-    crate::util::ensure_packages(&["podman", "containernetworking-plugins", "catatonit", "iproute2", "containerd"], "the OCI runtime's tests")?;
+    crate::util::ensure_packages(&["podman", "containernetworking-plugins", "catatonit", "iproute2", "containerd", "slirp4netns"], "the OCI runtime's tests")?;
     let built = build::build()?;
     build::probe(&built)?;
     let rootfs = rootfs::ensure_default()?;
