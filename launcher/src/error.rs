@@ -152,8 +152,15 @@ impl Error {
         t
     }
 
+    /// A failure a helper process has already reported in its own line: nothing more to say.
+    pub fn said() -> Error {
+        Error::new("")
+    }
+
     pub fn report(&self) {
-        self.line().write_line(2);
+        if !detail(self.0, |d| d.what.is_empty()) {
+            self.line().write_line(2);
+        }
     }
 }
 

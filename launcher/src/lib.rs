@@ -78,12 +78,9 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     if process::geteuid() != 0 {
         rootless(&mut spec, env)?;
     } else if let Some((start, count)) = spec.daily.userns {
-        if spec.daily.overlay_dir.is_some() {
-            return Err(Error::new("choose one of --userns and --overlay-dir").hint("--userns with --overlay keeps its layer in a tmpfs"));
-        }
         let (start, count) = if count == 0 { (userns::auto_range()?, userns::AUTO_COUNT) } else { (start, count) };
         spec.user_namespace = true;
-        userns::plan_range(start, count, spec.rootfs, spec.verbose);
+        userns::plan_range(start, count, [Some(spec.rootfs), spec.daily.overlay_dir], spec.verbose);
     }
     // `--user` names the container's users: resolved in its own files (the OCI front end
     // gets numbers from its engine).

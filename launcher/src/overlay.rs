@@ -25,31 +25,26 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     mount::mount(Some(c"tmpfs"), spec.rootfs, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(size.as_cstr().context("size")?))
         .context("cannot mount the tmpfs of --overlay")?;
     let scratch = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context("cannot open the tmpfs of --overlay")?;
-    // In a user namespace (`--userns`), what is made in the tmpfs must be made by its root:
+    // The layer's directory: the tmpfs, or the one kept (under `--userns` the launcher has
+    // replaced it by an idmapped copy of itself, as ROOTFS).
+    let layer = match spec.daily.overlay_dir {
+        Some(dir) => fs::open(dir, O_PATH | O_DIRECTORY).context_on("cannot open --overlay-dir", dir)?,
+        None => fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context("cannot open the tmpfs of --overlay")?,
+    };
+    // In a user namespace (`--userns`), what is made in the layer must be made by its root:
     // become it now that no host path is left to walk (PID 1 would a moment later anyway).
     if spec.user_namespace {
         linker::sys::process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
         linker::sys::process::setresuid(0).context("cannot become root in the user namespace (setresuid)")?;
     }
-    let here = fd_path(&scratch);
-    let mut layer = Text::<4096>::new();
-    match spec.daily.overlay_dir {
-        Some(dir) => {
-            layer.bytes(dir.to_bytes());
-            for sub in [c"upper", c"work"] {
-                let d = fs::open(dir, O_PATH | O_DIRECTORY).context_on("cannot open --overlay-dir", dir)?;
-                match fs::mkdirat(d.raw(), sub, 0o755) {
-                    Ok(()) | Err(linker::Errno::EEXIST) => {}
-                    Err(e) => return Err(Error::sys("cannot make a directory in --overlay-dir", e).on(dir)),
-                }
-            }
-        }
-        None => {
-            layer.bytes(here.as_bytes());
-            fs::mkdirat(scratch.raw(), c"upper", 0o755).context("mkdir upper")?;
-            fs::mkdirat(scratch.raw(), c"work", 0o755).context("mkdir work")?;
+    for sub in [c"upper", c"work"] {
+        match fs::mkdirat(layer.raw(), sub, 0o755) {
+            Ok(()) | Err(linker::Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("cannot make upper/ and work/ in", e).on(spec.daily.overlay_dir.unwrap_or(c"the tmpfs of --overlay"))),
         }
     }
+    let here = fd_path(&scratch);
+    let layer = fd_path(&layer);
     fs::mkdirat(scratch.raw(), c"root", 0o755).context("mkdir root")?;
     let mut options = Text::<4096>::new();
     options.push("lowerdir=").bytes(fd_path(&lower).as_bytes());
@@ -57,7 +52,7 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     let mut target = Text::<64>::new();
     target.bytes(here.as_bytes()).push("/root");
     let target = target.as_cstr().context("path")?;
-    mount::mount(Some(c"overlay"), target, Some(c"overlay"), MS_NODEV, Some(options.as_cstr().context("--overlay-dir too long")?)).map_err(|e| match e {
+    mount::mount(Some(c"overlay"), target, Some(c"overlay"), MS_NODEV, Some(options.as_cstr().context("options")?)).map_err(|e| match e {
         linker::Errno::ENODEV => Error::new("overlayfs is not available in this kernel").hint("modprobe overlay"),
         e => Error::sys("cannot mount the overlay over", e).on(spec.rootfs),
     })?;

@@ -20,8 +20,8 @@ pub enum Mapping {
     /// The caller to 0, and subordinate ranges (start, count) to 1…count.
     Subordinate { uid: u32, gid: u32, uids: (u32, u32), gids: (u32, u32) },
     /// Root's `--userns`: 0…count-1 inside are host ids start…, uids and gids alike, and
-    /// ROOTFS is seen through an idmapped mount.
-    Range { start: u32, count: u32, rootfs: &'static core::ffi::CStr },
+    /// ROOTFS (and `--overlay-dir`) are seen through idmapped mounts.
+    Range { start: u32, count: u32, idmapped: [Option<&'static core::ffi::CStr>; 2] },
 }
 
 /// `--userns` without a range takes 65536 ids from knocker's own range, which starts at 2^31
@@ -70,12 +70,12 @@ pub fn release_slot() {
 }
 
 /// Root's `--userns` (see [`Mapping::Range`]).
-pub fn plan_range(start: u32, count: u32, rootfs: &'static core::ffi::CStr, verbose: bool) {
+pub fn plan_range(start: u32, count: u32, idmapped: [Option<&'static core::ffi::CStr>; 2], verbose: bool) {
     if verbose {
         say!(2; "launcher: user namespace: 0-", (count - 1) as u64, " inside are host ids ", start as u64, "-", start as u64 + count as u64 - 1, "; ROOTFS through an idmapped mount");
     }
     // SAFETY: single-threaded; set before the container exists, read by `write_maps`.
-    unsafe { *core::ptr::addr_of_mut!(MAPPING) = Some(Mapping::Range { start, count, rootfs }) };
+    unsafe { *core::ptr::addr_of_mut!(MAPPING) = Some(Mapping::Range { start, count, idmapped }) };
 }
 
 static mut MAPPING: Option<Mapping> = None;
@@ -193,20 +193,20 @@ pub fn write_maps(pid: i32) -> Result<()> {
             helper(c"newuidmap", pid, uid, uids)?;
             helper(c"newgidmap", pid, gid, gids)
         }
-        Mapping::Range { start, count, rootfs } => {
+        Mapping::Range { start, count, idmapped } => {
             let mut line = Text::<48>::new();
             line.push("0 ").push(start).push(" ").push(count).push("\n");
             write_proc(pid, "uid_map", line.as_bytes())?;
             write_proc(pid, "gid_map", line.as_bytes())?;
-            idmap_rootfs(pid, rootfs)
+            idmap(pid, idmapped)
         }
     }
 }
 
 /// In PID 1's mount namespace (a helper process enters it; PID 1 is still waiting): ROOTFS
-/// replaced by an idmapped copy of itself, so the files owned by host root are container
-/// root's inside, and nothing in ROOTFS is chowned. Only root on the host may make one.
-fn idmap_rootfs(pid: i32, rootfs: &core::ffi::CStr) -> Result<()> {
+/// (and `--overlay-dir`) replaced by an idmapped copy of itself, so the files owned by host
+/// root are container root's inside, and nothing is chowned. Only host root may make one.
+fn idmap(pid: i32, paths: [Option<&'static core::ffi::CStr>; 2]) -> Result<()> {
     let ns = |kind: &str| -> Result<linker::Fd> {
         let mut p = Text::<40>::new();
         p.push("/proc/").push(pid).push("/ns/").push(kind);
@@ -216,16 +216,24 @@ fn idmap_rootfs(pid: i32, rootfs: &core::ffi::CStr) -> Result<()> {
     let (mnt, user) = (ns("mnt")?, ns("user")?);
     let child = process::fork().context("fork")?;
     if child == 0 {
-        let step = || -> core::result::Result<(), (&'static str, linker::Errno)> {
-            linker::sys::ns::setns(mnt.raw(), libc::CLONE_NEWNS).map_err(|e| ("cannot enter the container's mount namespace", e))?;
-            let tree = linker::sys::mount::clone_tree(rootfs).map_err(|e| ("cannot copy the mount of ROOTFS (open_tree)", e))?;
-            linker::sys::mount::idmap(tree.raw(), user.raw()).map_err(|e| ("cannot idmap ROOTFS (its file system may not support idmapped mounts)", e))?;
-            linker::sys::mount::attach(tree.raw(), rootfs).map_err(|e| ("cannot mount the idmapped ROOTFS", e))
+        // One line says what failed, for which path; the launcher then says nothing more.
+        let step = |path| -> Result<()> {
+            let tree = linker::sys::mount::clone_tree(path).context_on("cannot copy the mount (open_tree) of", path)?;
+            linker::sys::mount::idmap(tree.raw(), user.raw())
+                .map_err(|e| Error::sys("--userns: cannot idmap", e).on(path).hint("its file system does not support idmapped mounts here"))?;
+            linker::sys::mount::attach(tree.raw(), path).context_on("cannot mount the idmapped copy of", path)
         };
-        let code = match step() {
+        let steps = || -> Result<()> {
+            linker::sys::ns::setns(mnt.raw(), libc::CLONE_NEWNS).context("cannot enter the container's mount namespace")?;
+            for path in paths.into_iter().flatten() {
+                step(path)?;
+            }
+            Ok(())
+        };
+        let code = match steps() {
             Ok(()) => 0,
-            Err((what, e)) => {
-                Error::sys(what, e).on(rootfs).report();
+            Err(e) => {
+                e.report();
                 1
             }
         };
@@ -233,7 +241,7 @@ fn idmap_rootfs(pid: i32, rootfs: &core::ffi::CStr) -> Result<()> {
     }
     match process::wait4(child, 0).context("wait")?.map(|(_, s)| s.shell_code()) {
         Some(0) => Ok(()),
-        _ => Err(Error::new("--userns: ROOTFS could not be given to the container through an idmapped mount").exit_code(125)),
+        _ => Err(Error::said()),
     }
 }
 

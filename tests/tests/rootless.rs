@@ -370,8 +370,17 @@ fn userns_with_overlay_writes_only_to_the_overlay() {
     let out = run(launcher(&["--userns", "--overlay"], r.path()).args(["/bin/sh", "-c", "echo hi > /new; rm /bin/ls; id -u; stat -c %u /bin/busybox"]));
     assert_eq!((out.code, out.stdout.as_str()), (0, "0\n0\n"), "{out:?}");
     assert!(!r.path().join("new").exists() && r.path().join("bin/ls").exists(), "ROOTFS untouched");
-    let out = run(launcher(&["--userns", "--overlay-dir", "/tmp"], r.path()).arg("true"));
-    assert!(out.code == 125 && out.stderr.contains("--overlay-dir"), "{out:?}");
+    // A kept layer: idmapped as ROOTFS, so container root writes to it and the next container
+    // (another range of ids) sees what the first wrote; on disk it is host root's.
+    let layer = Scratch::new("userns-layer");
+    let dir = layer.path().to_str().unwrap();
+    let out = run(launcher(&["--userns", "--overlay-dir", dir], r.path()).args(["/bin/sh", "-c", "echo kept > /new; rm /bin/ls; id -u"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "0\n"), "{out:?}");
+    let out = run(launcher(&["--userns=3000000:65536", "--overlay-dir", dir], r.path()).args(["/bin/sh", "-c", "cat /new; test -e /bin/ls || echo gone; stat -c %u /new"]));
+    assert_eq!((out.code, out.stdout.as_str()), (0, "kept\ngone\n0\n"), "{out:?}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(layer.path().join("upper/new")).unwrap().uid(), 0, "host root's on disk");
+    assert!(!r.path().join("new").exists() && r.path().join("bin/ls").exists(), "ROOTFS untouched");
 }
 
 #[test]

@@ -70,7 +70,8 @@ rmdir /sys/fs/cgroup/deleg/shell /sys/fs/cgroup/deleg 2>/dev/null
 # idmapped: refused in one line, nothing left.
 out=$(launcher --userns "$R" true 2>&1); rc=$?
 expect userns_refused_where_rootfs_cannot_be_idmapped 125 "$rc"
-contains userns_says_why "cannot idmap ROOTFS" "$out"
+contains userns_says_why "--userns: cannot idmap $R: EINVAL" "$out"
+expect userns_refusal_is_one_line 1 "$(echo "$out" | wc -l)"
 
 out=$(launcher --memory 32M "$R" tail /dev/zero 2>&1); rc=$?
 expect oom_exit_137 137 "$rc"
