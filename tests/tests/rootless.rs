@@ -460,3 +460,20 @@ fn userns_debian_has_its_users_apt_and_owners() {
     assert_eq!(std::fs::metadata(root.join("etc/passwd")).unwrap().modified().unwrap(), before, "written only to the overlay");
     assert!(!root.join("home/bob").exists());
 }
+
+#[test]
+fn rootless_overlay_writes_only_to_the_layer() {
+    let _g = shared();
+    let uid = user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-overlay");
+    let out = home.run(&["--overlay"], "echo x > /new && rm /bin/ls && id -u");
+    assert_eq!((out.code, out.stdout.as_str()), (0, "0\n"), "{out:?}");
+    let layer = home.dir.join("layer");
+    std::fs::create_dir(&layer).unwrap();
+    assert!(Command::new("chown").arg("knocker-sub:knocker-sub").arg(&layer).status().unwrap().success());
+    let out = home.run(&["--overlay-dir", layer.to_str().unwrap()], "echo kept > /new");
+    assert_eq!(out.code, 0, "{out:?}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(layer.join("upper/new")).unwrap().uid(), uid, "the user's own file on disk");
+    assert!(!home.rootfs().join("new").exists() && home.rootfs().join("bin/ls").exists(), "ROOTFS untouched");
+}
