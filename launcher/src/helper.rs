@@ -10,6 +10,11 @@ use linker::say;
 /// Runs `program` with `argv` (NULL-terminated, argv[0] first) to its end: its exit status as
 /// a shell gives it (127 when it cannot be run, which it says).
 pub fn run(program: &CStr, argv: &[*const c_char]) -> Result<i32> {
+    finish(start(program, argv)?)
+}
+
+/// Starts `program` (see [`run`]) without waiting for it: its pid, for [`finish`].
+pub fn start(program: &CStr, argv: &[*const c_char]) -> Result<i32> {
     let child = process::fork().context("fork")?;
     if child == 0 {
         if let Ok(null) = fs::open(c"/dev/null", fs::O_RDWR) {
@@ -21,5 +26,10 @@ pub fn run(program: &CStr, argv: &[*const c_char]) -> Result<i32> {
         say!(2; "launcher: cannot run ", program, ": ", e);
         process::exit(127);
     }
+    Ok(child)
+}
+
+/// Waits for a program [`start`] started: its exit status as a shell gives it.
+pub fn finish(child: i32) -> Result<i32> {
     Ok(process::wait4(child, 0).context("wait")?.map_or(-1, |(_, s)| s.shell_code()))
 }

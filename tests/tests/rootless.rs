@@ -110,6 +110,13 @@ impl Drop for Home {
     }
 }
 
+/// Shell words (run as root in a mount namespace of the test's own, ending in `&&`) that put a
+/// node of the tap device with `mode` over /dev/net/tun there, in a tmpfs at `dir`; the host's
+/// own node stays as it is.
+fn tun_node(dir: &Path, mode: &str) -> String {
+    format!("mkdir -p {d} && mount -t tmpfs -o mode=0755 tun {d} && mknod -m {mode} {d}/tun c 10 200 && mount --bind {d}/tun /dev/net/tun &&", d = dir.display())
+}
+
 fn left_running(dir: &Path) -> Vec<i32> {
     processes_with(dir.to_str().unwrap())
 }
@@ -320,7 +327,7 @@ fn rootless_podman_runs_containers_with_knocker() {
     // Rootless podman's own network (slirp4netns, run by podman in its namespaces) opens
     // /dev/net/tun as the user: a 0666 node of it (udev's usual mode; 0600 on this host) is
     // bound over it in the test's own mount namespace before podman makes its namespaces.
-    let tun = format!("mkdir -p {d} && mount -t tmpfs -o mode=0755 tun {d} && mknod -m 0666 {d}/tun c 10 200 && mount --bind {d}/tun /dev/net/tun &&", d = home.dir.join("dev").display());
+    let tun = tun_node(&home.dir.join("dev"), "0666");
     let as_user = |script: &str| as_user_after(&tun, script);
     let podman = format!("podman --runtime {}", home.dir.join("bin/knocker").display());
     let out = as_user(&format!("tar --owner=0 --group=0 -C rootfs -c . | podman import - localhost/knocker-rootless >/dev/null"));
@@ -409,15 +416,12 @@ fn rootless_net_pasta_reaches_the_host_and_leaves_nothing() {
     // host) the launcher says so before it starts anything; most hosts have it 0666 (udev's
     // rule). Both are made here as a node of the same device bound over it in a mount namespace
     // of the test's own, which leaves the host's node as it is.
-    let with_tun = |mode: &str| {
-        format!("mkdir -p {d} && mount -t tmpfs -o mode=0755 tun {d} && mknod -m {mode} {d}/tun c 10 200 && mount --bind {d}/tun /dev/net/tun &&", d = home.dir.join("dev").display())
-    };
-    let out = launch(&with_tun("0600"));
+    let out = launch(&tun_node(&home.dir.join("dev"), "0600"));
     assert_eq!(out.code, 125, "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
     assert!(out.stderr.contains("/dev/net/tun"), "{out:?}");
     assert!(pasta_left().is_empty());
-    let setup = with_tun("0666");
+    let setup = tun_node(&home.dir.join("dev"), "0666");
     let out = launch(&setup);
     assert_eq!((out.code, out.stdout.as_str()), (0, "1\nhello from the host\n1\n"), "{out:?}");
     assert!(eventually(std::time::Duration::from_secs(3), || pasta_left().is_empty()), "pasta stopped: {:?}", pasta_left());

@@ -151,12 +151,14 @@ impl Bench {
     fn launch_commands(&self) -> Result<Vec<(String, Vec<String>, bool)>, String> {
         let (l, r) = (Self::p(&self.launcher), Self::p(&self.rootfs));
         let bundle = self.runc_bundle()?;
-        let (user, home) = self.rootless_home()?;
-        let as_user = |argv: &[&str]| {
-            let mut w = words(&["setpriv", "--reuid", &user, "--regid", &user, "--init-groups", "--"]);
+        let (user, home) = self.rootless_home("knocker-bench", true)?;
+        let (single, single_home) = self.rootless_home("knocker-bench1", false)?;
+        let as_who = |who: &str, argv: &[&str]| {
+            let mut w = words(&["setpriv", "--reuid", who, "--regid", who, "--init-groups", "--"]);
             w.extend(argv.iter().map(|s| s.to_string()));
             w
         };
+        let as_user = |argv: &[&str]| as_who(&user, argv);
         let (ul, ur) = (format!("{home}/bin/launcher"), format!("{home}/rootfs"));
         Ok(vec![
             ("knocker (init, all namespaces)".into(), words(&[&l, &r, "/bin/true"]), true),
@@ -178,7 +180,12 @@ impl Bench {
                 words(&[&Self::p(&self.knocker), "--root", &Self::p(&self.dir.join("knocker-state")), "run", "-b", &Self::p(&bundle), "{id}"]),
                 false,
             ),
-            ("knocker as a user (rootless: + user namespace)".into(), as_user(&[&ul, &ur, "/bin/true"]), false),
+            ("knocker as a user (rootless: + user namespace, subordinate ids)".into(), as_user(&[&ul, &ur, "/bin/true"]), false),
+            (
+                "knocker as a user without subordinate ids (maps only the user, as bwrap)".into(),
+                as_who(&single, &[&format!("{single_home}/bin/launcher"), &format!("{single_home}/rootfs"), "/bin/true"]),
+                false,
+            ),
             (
                 "bwrap --unshare-all as the same user".into(),
                 as_user(&["bwrap", "--unshare-all", "--bind", &ur, "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"]),
@@ -190,11 +197,23 @@ impl Bench {
     }
 
     /// A user of the benchmark's own with copies of the launcher, the init and the rootfs it
-    /// owns, for the rootless rows (run through `setpriv`, as the peer is).
-    fn rootless_home(&self) -> Result<(String, String), String> {
-        let user = "knocker-bench".to_string();
+    /// owns, for the rootless rows (run through `setpriv`, as the peer is); with `subordinate`
+    /// ids in /etc/subuid and /etc/subgid (useradd's own choice of range) or none.
+    fn rootless_home(&self, user: &str, subordinate: bool) -> Result<(String, String), String> {
+        let user = user.to_string();
         let _ = Command::new("useradd").args(["-M", "-s", "/bin/sh", &user]).stderr(Stdio::null()).status();
-        let home = std::env::temp_dir().join("knocker-bench-rootless");
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let old = std::fs::read_to_string(file).unwrap_or_default();
+            let mine = |l: &&str| l.starts_with(&format!("{user}:"));
+            if subordinate && !old.lines().any(|l| mine(&l)) {
+                return Err(format!("useradd gave {user} no range in {file} (SUB_UID_COUNT in /etc/login.defs?)"));
+            }
+            if !subordinate && old.lines().any(|l| mine(&l)) {
+                let kept: String = old.lines().filter(|l| !mine(l)).map(|l| format!("{l}\n")).collect();
+                std::fs::write(file, kept).map_err(|e| format!("{file}: {e}"))?;
+            }
+        }
+        let home = std::env::temp_dir().join(format!("{user}-rootless"));
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(home.join("bin")).map_err(|e| e.to_string())?;
         for p in [&self.launcher, &self.init] {
@@ -234,6 +253,10 @@ impl Bench {
                     samples[i].values.push(ms);
                 }
             }
+        }
+        // The rootless rows' homes (see `rootless_home`).
+        for user in ["knocker-bench", "knocker-bench1"] {
+            let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("{user}-rootless")));
         }
         Ok(samples)
     }
