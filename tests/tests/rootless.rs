@@ -481,3 +481,53 @@ fn rootless_overlay_writes_only_to_the_layer() {
     assert_eq!(std::fs::metadata(layer.join("upper/new")).unwrap().uid(), uid, "the user's own file on disk");
     assert!(!home.rootfs().join("new").exists() && home.rootfs().join("bin/ls").exists(), "ROOTFS untouched");
 }
+
+/// A private tmux server (its own socket) for the rootless terminal test; gone on drop.
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").args(["-L", &self.0]).args(args).output().unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-J"]).stdout).into_owned()
+    }
+
+    fn wait_for(&self, text: &str) {
+        assert!(eventually(std::time::Duration::from_secs(10), || self.screen().contains(text)), "waiting for {text:?}; the screen:\n{}", self.screen());
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+#[test]
+fn rootless_terminal_follows_the_window_and_ctrl_c_reaches_the_container() {
+    let _g = shared();
+    user("knocker-sub", Some(500_000));
+    let home = Home::new("knocker-sub", "rootless-tty");
+    let t = Tmux(format!("knocker-rootless-{}", std::process::id()));
+    let shell = format!(
+        "setpriv --reuid knocker-sub --regid knocker-sub --init-groups -- {} {} /bin/sh",
+        home.dir.join("bin/launcher").display(),
+        home.rootfs().display()
+    );
+    assert!(t.run(&["new-session", "-d", "-x", "100", "-y", "30", &shell]).status.success(), "tmux is needed (apt-get install tmux)");
+    t.wait_for("/ # ");
+    t.run(&["send-keys", "echo tty=$(tty) size=$(stty size); sleep 100", "Enter"]);
+    t.wait_for("tty=/dev/pts/0 size=30 100");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    t.run(&["send-keys", "C-c"]);
+    t.run(&["send-keys", "echo back=$?", "Enter"]);
+    t.wait_for("back=130");
+    assert!(t.run(&["resize-window", "-x", "80", "-y", "20"]).status.success());
+    t.run(&["send-keys", "echo now=$(stty size)", "Enter"]);
+    t.wait_for("now=20 80");
+    t.run(&["send-keys", "exit", "Enter"]);
+    assert!(eventually(std::time::Duration::from_secs(5), || !t.run(&["has-session"]).status.success()), "the session ends with the container");
+    assert!(left_running(&home.dir).is_empty());
+}
