@@ -5,6 +5,7 @@
 
 use crate::sys::{self, Errno};
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
 
 /// A fixed-capacity byte buffer that always has room for a trailing NUL. Its capacity is part
 /// of the type, but all the work happens on the unsized [`TextBuf`] it dereferences to, so
@@ -16,8 +17,10 @@ pub struct TextOf<B: ?Sized> {
     buf: B,
 }
 
-pub type Text<const N: usize> = TextOf<[u8; N]>;
-pub type TextBuf = TextOf<[u8]>;
+/// The bytes past `len` are never read before they are written, so a new buffer is left
+/// unwritten (zeroing every 4 KiB path buffer was most of a launch's instructions).
+pub type Text<const N: usize> = TextOf<[MaybeUninit<u8>; N]>;
+pub type TextBuf = TextOf<[MaybeUninit<u8>]>;
 
 impl<const N: usize> Default for Text<N> {
     fn default() -> Self {
@@ -27,7 +30,7 @@ impl<const N: usize> Default for Text<N> {
 
 impl<const N: usize> Text<N> {
     pub const fn new() -> Self {
-        TextOf { len: 0, overflowed: false, buf: [0; N] }
+        TextOf { len: 0, overflowed: false, buf: [MaybeUninit::uninit(); N] }
     }
 }
 
@@ -55,7 +58,7 @@ impl TextBuf {
     pub fn bytes(&mut self, b: &[u8]) -> &mut Self {
         let room = self.buf.len().saturating_sub(1) - self.len;
         let n = b.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.put(self.len, &b[..n]);
         self.len += n;
         if n < b.len() {
             self.overflowed = true;
@@ -64,7 +67,22 @@ impl TextBuf {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.written(self.len)
+    }
+
+    /// The first `end` bytes, all of them written before (by `put`).
+    fn written(&self, end: usize) -> &[u8] {
+        assert!(end <= self.buf.len());
+        // SAFETY: in bounds (checked), and every caller has written bytes 0..end: the text
+        // itself (0..len) and, past it, the one byte it has just put there.
+        unsafe { core::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), end) }
+    }
+
+    /// Writes `bytes` at `at` (within the capacity: the callers keep room for them).
+    fn put(&mut self, at: usize, bytes: &[u8]) {
+        for (slot, &b) in self.buf[at..at + bytes.len()].iter_mut().zip(bytes) {
+            slot.write(b);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -86,11 +104,11 @@ impl TextBuf {
 
     /// The text as a C string; `ENAMETOOLONG` if anything was cut off or it holds a NUL.
     pub fn as_cstr(&mut self) -> Result<&CStr, Errno> {
-        if self.overflowed || self.buf[..self.len].contains(&0) {
+        if self.overflowed || self.as_bytes().contains(&0) {
             return Err(Errno::ENAMETOOLONG);
         }
-        self.buf[self.len] = 0;
-        CStr::from_bytes_with_nul(&self.buf[..=self.len]).map_err(|_| Errno::EINVAL)
+        self.put(self.len, &[0]);
+        CStr::from_bytes_with_nul(self.written(self.len + 1)).map_err(|_| Errno::EINVAL)
     }
 
     /// Writes the text plus a newline to `fd` in one `write`, marking a cut-off line with `...`.
@@ -99,12 +117,12 @@ impl TextBuf {
         if self.overflowed || self.len + 1 >= cap {
             let keep = self.len.min(cap.saturating_sub(5));
             self.len = keep;
-            self.buf[keep..keep + 3].copy_from_slice(b"...");
+            self.put(keep, b"...");
             self.len += 3;
         }
-        self.buf[self.len] = b'\n';
+        self.put(self.len, b"\n");
         // Nothing sensible is left to do when stderr itself is gone.
-        let _ = sys::fs::write_all(fd, &self.buf[..=self.len]);
+        let _ = sys::fs::write_all(fd, self.written(self.len + 1));
     }
 }
 
