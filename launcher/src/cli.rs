@@ -15,7 +15,8 @@ Usage: launcher [OPTIONS] ROOTFS [COMMAND [ARG...]]
 Runs COMMAND (default /bin/sh) in a new container whose root is the directory ROOTFS:
 new UTS, PID, mount, IPC, network and cgroup namespaces, knocker's init as PID 1.
 Run by a user other than root, it adds a user namespace whose root is that user (with the
-user's subordinate ids through newuidmap when /etc/subuid has them); no cgroup limits then.
+user's subordinate ids through newuidmap when /etc/subuid has them); limits then need a
+cgroup v2 subtree delegated to the user.
 
 Container:
       --hostname NAME     host name inside (default: knocker)
