@@ -108,8 +108,8 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     result
 }
 
-/// Without root: a user namespace whose root is the caller (userns.rs); no cgroup, so no
-/// limits — asking for one is refused in one line.
+/// Without root: a user namespace whose root is the caller (userns.rs); limits only in a
+/// cgroup v2 subtree delegated to the caller (`Cgroup::delegated`), else refused in one line.
 fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
     let l = &spec.limits;
     if l.memory.is_some() || l.pids.is_some() || l.cpu_quota_us.is_some() {
@@ -119,7 +119,8 @@ fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
         return Err(Error::new("--userns is for root: without root the container has a user namespace anyway"));
     }
     if spec.daily.pasta && env.entry(b"XDG_RUNTIME_DIR").is_none() {
-        return Err(Error::new("--net pasta without root keeps pasta's pid in $XDG_RUNTIME_DIR, which is not set"));
+        return Err(Error::new("--net pasta without root keeps pasta's pid in $XDG_RUNTIME_DIR, which is not set")
+            .hint("a login session sets it; or export XDG_RUNTIME_DIR=/run/user/$(id -u)"));
     }
     spec.user_namespace = true;
     spec.locked = false;
