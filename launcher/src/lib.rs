@@ -118,7 +118,7 @@ fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
     if spec.daily.userns.is_some() {
         return Err(Error::new("--userns is for root: without root the container has a user namespace anyway"));
     }
-    if spec.daily.pasta && env.entry(b"XDG_RUNTIME_DIR").is_none() {
+    if spec.daily.pasta && !manage::has_own_dir() {
         return Err(Error::new("--net pasta without root keeps pasta's pid in $XDG_RUNTIME_DIR, which is not set")
             .hint("a login session sets it; or export XDG_RUNTIME_DIR=/run/user/$(id -u)"));
     }

@@ -29,6 +29,12 @@ fn dir() -> &'static [u8] {
     if d.is_empty() { DIR.as_bytes() } else { d.as_bytes() }
 }
 
+/// Whether entries go to the user's own directory (a user with `$XDG_RUNTIME_DIR` set).
+pub fn has_own_dir() -> bool {
+    // SAFETY: see `dir`.
+    !unsafe { &*core::ptr::addr_of!(ENTRIES) }.is_empty()
+}
+
 /// Without root: entries go to `$XDG_RUNTIME_DIR/knocker` (made when missing, 0700).
 pub fn use_dir_of(env: Env) {
     if process::geteuid() == 0 {

@@ -27,10 +27,11 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     let scratch = fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context("cannot open the tmpfs of --overlay")?;
     // The layer's directory: the tmpfs, or the one kept (under `--userns` the launcher has
     // replaced it by an idmapped copy of itself, as ROOTFS).
-    let layer = match spec.daily.overlay_dir {
-        Some(dir) => fs::open(dir, O_PATH | O_DIRECTORY).context_on("cannot open --overlay-dir", dir)?,
-        None => fs::open(spec.rootfs, O_PATH | O_DIRECTORY).context("cannot open the tmpfs of --overlay")?,
+    let kept = match spec.daily.overlay_dir {
+        Some(dir) => Some(fs::open(dir, O_PATH | O_DIRECTORY).context_on("cannot open --overlay-dir", dir)?),
+        None => None,
     };
+    let layer = kept.as_ref().unwrap_or(&scratch);
     // In a user namespace (`--userns`), what is made in the layer must be made by its root:
     // become it now that no host path is left to walk (PID 1 would a moment later anyway).
     if spec.user_namespace {
@@ -44,7 +45,7 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
         }
     }
     let here = fd_path(&scratch);
-    let layer = fd_path(&layer);
+    let layer = fd_path(layer);
     fs::mkdirat(scratch.raw(), c"root", 0o755).context("mkdir root")?;
     let mut options = Text::<4096>::new();
     options.push("lowerdir=").bytes(fd_path(&lower).as_bytes());

@@ -188,11 +188,17 @@ pub fn write_maps(pid: i32) -> Result<()> {
         }
         Mapping::Subordinate { uid, gid, uids, gids } => {
             // Both setuid helpers at once: each is an exec of its own (about a millisecond).
-            let maps = [(c"newuidmap", start_helper(c"newuidmap", pid, uid, uids)?), (c"newgidmap", start_helper(c"newgidmap", pid, gid, gids)?)];
+            // Each one started is waited for, whatever became of the other.
+            let maps = [(c"newuidmap", start_helper(c"newuidmap", pid, uid, uids)), (c"newgidmap", start_helper(c"newgidmap", pid, gid, gids))];
             let mut result = Ok(());
             for (program, child) in maps {
-                if crate::helper::finish(child)? != 0 && result.is_ok() {
-                    result = Err(Error::new("cannot map the container's ids:").on(program).hint("see its message above; check /etc/subuid and /etc/subgid"));
+                let status = child.and_then(crate::helper::finish);
+                if result.is_ok() {
+                    result = match status {
+                        Ok(0) => Ok(()),
+                        Ok(_) => Err(Error::new("cannot map the container's ids:").on(program).hint("see its message above; check /etc/subuid and /etc/subgid")),
+                        Err(e) => Err(e),
+                    };
                 }
             }
             result

@@ -94,13 +94,33 @@ impl Home {
 
     /// `launcher OPTIONS ROOTFS sh -c SCRIPT` as the user.
     fn run(&self, options: &[&str], script: &str) -> Out {
-        run(Command::new("setpriv")
-            .args(["--reuid", &self.user, "--regid", &self.user, "--init-groups", "--"])
-            .arg(self.dir.join("bin/launcher"))
-            .args(options)
-            .arg(self.rootfs())
-            .args(["/bin/sh", "-c", script])
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+        run(self.as_user(None).arg(self.dir.join("bin/launcher")).args(options).arg(self.rootfs()).args(["/bin/sh", "-c", script]))
+    }
+
+    /// The user's own runtime directory (`$XDG_RUNTIME_DIR`), made on first use.
+    fn run_dir(&self) -> PathBuf {
+        let dir = self.dir.join("run");
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).unwrap();
+            assert!(Command::new("chown").arg(format!("{0}:{0}", self.user)).arg(&dir).status().unwrap().success());
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        }
+        dir
+    }
+
+    /// A command whose arguments (to add) run as the user; with `setup`, shell words ending in
+    /// `&&` run first as root in a mount namespace of the test's own.
+    fn as_user(&self, setup: Option<&str>) -> Command {
+        let mut c = match setup {
+            Some(setup) => {
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-c", &format!("{setup} exec \"$@\""), "sh", "setpriv"]);
+                c
+            }
+            None => Command::new("setpriv"),
+        };
+        c.args(["--reuid", &self.user, "--regid", &self.user, "--init-groups", "--"]).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        c
     }
 }
 
@@ -308,27 +328,22 @@ fn rootless_podman_runs_containers_with_knocker() {
     user("knocker-sub", Some(500_000));
     let home = Home::new("knocker-sub", "rootless-podman");
     std::fs::copy(bin("knocker"), home.dir.join("bin/knocker")).unwrap();
-    for d in ["home", "run"] {
-        std::fs::create_dir_all(home.dir.join(d)).unwrap();
-    }
+    std::fs::create_dir_all(home.dir.join("home")).unwrap();
     assert!(Command::new("chown").args(["-R", "knocker-sub:knocker-sub"]).arg(&home.dir).status().unwrap().success());
-    std::fs::set_permissions(home.dir.join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
-    // The user's shell, after `setup` run as root in a mount namespace of the test's own.
-    let as_user_after = |setup: &str, script: &str| {
-        run(Command::new("unshare")
-            .args(["-m", "--propagation", "private", "sh", "-c", &format!("{setup} exec \"$@\""), "sh"])
-            .args(["setpriv", "--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--", "sh", "-c", script])
-            .current_dir(&home.dir)
-            .env_clear()
-            .env("HOME", home.dir.join("home"))
-            .env("XDG_RUNTIME_DIR", home.dir.join("run"))
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
-    };
     // Rootless podman's own network (slirp4netns, run by podman in its namespaces) opens
     // /dev/net/tun as the user: a 0666 node of it (udev's usual mode; 0600 on this host) is
     // bound over it in the test's own mount namespace before podman makes its namespaces.
     let tun = tun_node(&home.dir.join("dev"), "0666");
-    let as_user = |script: &str| as_user_after(&tun, script);
+    let as_user = |script: &str| {
+        run(home
+            .as_user(Some(&tun))
+            .args(["sh", "-c", script])
+            .current_dir(&home.dir)
+            .env_clear()
+            .env("HOME", home.dir.join("home"))
+            .env("XDG_RUNTIME_DIR", home.run_dir())
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+    };
     let podman = format!("podman --runtime {}", home.dir.join("bin/knocker").display());
     let out = as_user(&format!("tar --owner=0 --group=0 -C rootfs -c . | podman import - localhost/knocker-rootless >/dev/null"));
     assert_eq!(out.code, 0, "{out:?}");
@@ -347,13 +362,10 @@ fn without_root_exec_and_ps_find_the_users_own_containers() {
     let _g = shared();
     user("knocker-sub", Some(500_000));
     let home = Home::new("knocker-sub", "rootless-exec");
-    let run_dir = home.dir.join("run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    assert!(Command::new("chown").arg("knocker-sub:knocker-sub").arg(&run_dir).status().unwrap().success());
+    let run_dir = home.run_dir();
     let as_user = |words: &[&str]| {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--"]).arg(home.dir.join("bin/launcher")).args(words);
-        c.env("XDG_RUNTIME_DIR", &run_dir).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        let mut c = home.as_user(None);
+        c.arg(home.dir.join("bin/launcher")).args(words).env("XDG_RUNTIME_DIR", &run_dir);
         c
     };
     let rootfs = home.rootfs();
@@ -395,21 +407,16 @@ fn rootless_net_pasta_reaches_the_host_and_leaves_nothing() {
     let _g = shared();
     user("knocker-sub", Some(500_000));
     let home = Home::new("knocker-sub", "rootless-pasta");
-    let run_dir = home.dir.join("run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    assert!(Command::new("chown").arg("knocker-sub:knocker-sub").arg(&run_dir).status().unwrap().success());
+    let run_dir = home.run_dir();
     let port = loopback_server("hello from the host\n");
     let script = format!("ip -4 addr show eth0 | grep -c inet; gw=$(ip route | awk '/^default/ {{print $3}}'); \
                           for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
                           grep -c ^nameserver /etc/resolv.conf");
     // The launcher as the user, after `setup` (run as root in a mount namespace of its own).
     let launch = |setup: &str| {
-        let mut c = Command::new("unshare");
-        c.args(["-m", "--propagation", "private", "sh", "-c", &format!("{setup} exec \"$@\""), "sh"]);
-        c.args(["setpriv", "--reuid", "knocker-sub", "--regid", "knocker-sub", "--init-groups", "--"]).arg(home.dir.join("bin/launcher"));
-        c.args(["--net", "pasta", "--name", "rlp"]).arg(home.rootfs()).args(["/bin/sh", "-c", &script]);
-        c.env("XDG_RUNTIME_DIR", &run_dir).env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-        run(&mut c)
+        let mut c = home.as_user(Some(setup));
+        c.arg(home.dir.join("bin/launcher")).args(["--net", "pasta", "--name", "rlp"]).arg(home.rootfs()).args(["/bin/sh", "-c", &script]);
+        run(c.env("XDG_RUNTIME_DIR", &run_dir))
     };
     let pasta_left = || processes_with(&format!("{}/knocker/rlp.pasta", run_dir.display()));
     // pasta, run as the user, opens /dev/net/tun. Where that is root's only (0600, as on this

@@ -64,8 +64,7 @@ fn main(args: Args, env: Env) -> i32 {
         }
         (Some(b"keyctl"), _) => {
             // KEYCTL_GET_KEYRING_ID (0) of the session keyring (-3), creating it if needed.
-            // SAFETY: integer arguments only.
-            let r = unsafe { syscall_keyctl() };
+            let r = syscall_keyctl();
             match r {
                 Ok(_) => say!(1; "ok"),
                 Err(e) => say!(1; "refused ", e),
@@ -234,7 +233,7 @@ fn signals(n: u64) -> i32 {
     0
 }
 
-unsafe fn syscall_keyctl() -> Result<usize, Errno> {
+fn syscall_keyctl() -> Result<usize, Errno> {
     // SAFETY: keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1) takes integers only.
     unsafe { linker::sys::raw_syscall(linker::sys::Sysno::keyctl, &[0, -3i64 as usize, 1]) }
 }
