@@ -17,8 +17,8 @@ pub fn prepare(spec: &Spec) -> Result<Option<Fd>> {
     match spec.init {
         Init::Bundled(Some(path)) => seal(path).map(Some),
         Init::Bundled(None) => {
-            let (next_to, libexec) = candidates()?;
-            for mut place in [next_to.clone(), libexec.clone()] {
+            let (mut next_to, mut libexec) = candidates()?;
+            for place in [&mut next_to, &mut libexec] {
                 let Ok(path) = place.as_cstr() else { continue };
                 match seal(path) {
                     Ok(fd) => return Ok(Some(fd)),
