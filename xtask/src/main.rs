@@ -6,6 +6,7 @@ mod build;
 mod cpio;
 mod image;
 mod install;
+mod kmod;
 mod rootfs;
 mod run;
 mod svg;

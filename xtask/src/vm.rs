@@ -16,42 +16,67 @@ use std::time::{Duration, Instant};
 
 pub const APPEND: &str = "console=ttyS0 panic=-1 quiet";
 
-/// The modules the guest tests load, in load order (the cloud kernel builds them as modules):
-/// a virtio disk's.
-pub const MODULES: [&str; 6] = [
-    "drivers/virtio/virtio.ko",
-    "drivers/virtio/virtio_ring.ko",
-    "drivers/virtio/virtio_pci_modern_dev.ko",
-    "drivers/virtio/virtio_pci_legacy_dev.ko",
-    "drivers/virtio/virtio_pci.ko",
-    "drivers/block/virtio_blk.ko",
-];
+/// What the guest tests need of the kernel beyond its core, by module name: the virtio disk
+/// (its driver and the PCI transport it sits on) and the disk's file system. Each is built in
+/// or loaded as a module, with every module it depends on first (see [`crate::kmod`]).
+pub const FEATURES: [&str; 3] = ["virtio_blk", "virtio_pci", "ext4"];
 
-/// target/vm/modules: [`MODULES`] from the same kernel package as the kernel.
+/// target/vm/modules: the modules [`FEATURES`] need, from the same kernel package as the
+/// kernel, named `NN-NAME.ko` in load order.
 pub fn modules_dir() -> PathBuf {
     target_dir().join("vm/modules")
 }
 
-/// target/vm/vmlinuz (and the disk modules beside it), fetched and unpacked on first use.
+/// The module files of [`modules_dir`], in load order.
+pub fn modules() -> Result<Vec<PathBuf>, String> {
+    let dir = modules_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ko"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The kernel package `linux-image-cloud-amd64` names now (after an `apt-get update` if the
+/// package lists name none).
+fn kernel_package() -> Result<String, String> {
+    let named = || -> Result<Option<String>, String> {
+        let depends = output(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
+        Ok(depends.lines().find_map(|l| l.trim().strip_prefix("Depends: ")).map(|p| p.trim().to_string()))
+    };
+    if let Some(p) = named().ok().flatten() {
+        return Ok(p);
+    }
+    checked(Command::new("apt-get").args(["update", "-q"]))?;
+    named()?.ok_or_else(|| "apt-cache names no kernel package for linux-image-cloud-amd64, even after apt-get update".to_string())
+}
+
+/// target/vm/vmlinuz and the modules beside it, fetched and unpacked when target/vm has none
+/// or has them from another package than the one the archive names now (a kernel the archive
+/// has moved past must fail here as it would on a fresh machine, not stay green from a cache).
 pub fn kernel() -> Result<PathBuf, String> {
     let dir = target_dir().join("vm");
     let vmlinuz = dir.join("vmlinuz");
-    let modules = modules_dir();
-    let have_modules = MODULES.iter().all(|m| modules.join(Path::new(m).file_name().unwrap()).exists());
-    if vmlinuz.exists() && have_modules {
+    let stamp = dir.join("kernel-package");
+    let package = kernel_package()?;
+    let cached = std::fs::read_to_string(&stamp).unwrap_or_default();
+    if vmlinuz.exists() && modules_dir().is_dir() && cached.trim() == package {
         return Ok(vmlinuz);
     }
-    let depends = output(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
-    let package = depends
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Depends: "))
-        .map(str::trim)
-        .ok_or("apt-cache names no kernel package for linux-image-cloud-amd64 (apt-get update?)")?
-        .to_string();
+    if !cached.is_empty() {
+        eprintln!("xtask: linux-image-cloud-amd64 now names {package} (target/vm has {}): fetching it", cached.trim());
+    }
+    let _ = std::fs::remove_file(&stamp);
     let dl = dir.join("download");
+    let _ = std::fs::remove_dir_all(&dl);
     std::fs::create_dir_all(&dl).map_err(|e| format!("cannot create {}: {e}", dl.display()))?;
     eprintln!("xtask: fetching the kernel: apt-get download {package}");
-    checked(Command::new("apt-get").args(["download", &package]).current_dir(&dl))?;
+    let download = || checked(Command::new("apt-get").args(["download", &package]).current_dir(&dl));
+    // Package lists older than the archive name files it no longer serves.
+    download().or_else(|_| checked(Command::new("apt-get").args(["update", "-q"])).and_then(|_| download()))?;
     let deb = std::fs::read_dir(&dl)
         .map_err(|e| e.to_string())?
         .flatten()
@@ -59,29 +84,45 @@ pub fn kernel() -> Result<PathBuf, String> {
         .find(|p| p.extension().is_some_and(|x| x == "deb"))
         .ok_or("apt-get download left no .deb")?;
     let unpacked = dir.join("unpacked");
+    let _ = std::fs::remove_dir_all(&unpacked);
     checked(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&unpacked))?;
-    let boot = std::fs::read_dir(unpacked.join("boot")).map_err(|e| e.to_string())?;
+    let boot = std::fs::read_dir(unpacked.join("boot")).map_err(|e| format!("{package}: no /boot: {e}"))?;
     let image = boot
         .flatten()
         .map(|e| e.path())
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-")))
-        .ok_or("the kernel package holds no /boot/vmlinuz-*")?;
-    std::fs::copy(&image, &vmlinuz).map_err(|e| e.to_string())?;
+        .ok_or_else(|| format!("{package} holds no /boot/vmlinuz-*"))?;
     let lib = std::fs::read_dir(unpacked.join("lib/modules"))
-        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("{package}: no /lib/modules: {e}"))?
         .flatten()
         .next()
-        .ok_or("the kernel package holds no /lib/modules/*")?
-        .path()
-        .join("kernel");
+        .ok_or_else(|| format!("{package} holds no /lib/modules/*"))?
+        .path();
+    let wanted = crate::kmod::Package::read(&lib)?.for_features(&FEATURES).map_err(|e| format!("{package}: {e}"))?;
+    let modules = modules_dir();
+    let _ = std::fs::remove_dir_all(&modules);
     std::fs::create_dir_all(&modules).map_err(|e| e.to_string())?;
-    for m in MODULES {
-        let to = modules.join(Path::new(m).file_name().unwrap());
-        std::fs::copy(lib.join(m), &to).map_err(|e| format!("{m}: {e} (is it built into this kernel?)"))?;
+    for (i, (name, data)) in wanted.iter().enumerate() {
+        let to = modules.join(format!("{i:02}-{name}.ko"));
+        std::fs::write(&to, data).map_err(|e| format!("cannot write {}: {e}", to.display()))?;
     }
+    std::fs::copy(&image, &vmlinuz).map_err(|e| e.to_string())?;
+    std::fs::write(&stamp, format!("{package}\n")).map_err(|e| e.to_string())?;
+    let names: Vec<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+    eprintln!("xtask: {package}: modules for the box, in load order: {}", if names.is_empty() { "none (all built in)".to_string() } else { names.join(" ") });
     let _ = std::fs::remove_dir_all(&dl);
     let _ = std::fs::remove_dir_all(&unpacked);
     Ok(vmlinuz)
+}
+
+/// The kernel package target/vm was made from.
+pub fn kernel_package_in_use() -> String {
+    std::fs::read_to_string(target_dir().join("vm/kernel-package")).map(|s| s.trim().to_string()).unwrap_or_else(|_| "an unknown kernel".into())
+}
+
+/// qemu's own first line about itself.
+pub fn qemu_version() -> String {
+    output(Command::new("qemu-system-x86_64").arg("--version")).ok().and_then(|o| o.lines().next().map(String::from)).unwrap_or_else(|| "qemu".into())
 }
 
 /// target/vm/disk.img: a small ext4 file system (the box idmaps it for `--userns`: its
