@@ -9,8 +9,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("the tests run containers and need root: run `cargo xtask test` as root".into());
     }
-    // util-linux (unshare) is part of Debian's base; tmux drives the terminal tests.
-    crate::util::ensure_packages(&["tmux"], "the terminal tests")?;
+    // Tools the tests call that a minimal Debian may lack: unshare, nsenter and setpriv
+    // (util-linux), script (bsdutils), useradd (passwd), file, ip (iproute2), mkfs.ext4 for the
+    // box's disk (e2fsprogs); tmux drives the terminal tests. (The box's initramfs is written by
+    // xtask's own cpio writer and its modules read by its own ELF reader: no cpio or kmod.)
+    crate::util::ensure_packages(&["util-linux", "bsdutils", "passwd", "file", "iproute2", "e2fsprogs", "tmux"], "the tests' tools")?;
     // pasta (Debian's passt) carries `--net pasta`.
     crate::util::ensure_packages(&["passt"], "the network tests")?;
     // newuidmap/newgidmap map subordinate ids for containers without root.
