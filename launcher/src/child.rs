@@ -39,6 +39,11 @@ pub struct Plan<'a> {
     /// The signal mask the launcher started with, restored before exec.
     pub mask: SigSet,
     pub terminal: bool,
+    /// The cgroup2 directory the clone started in (`CLONE_INTO_CGROUP`), inherited open:
+    /// closed first thing, so nothing in the container can walk the host's cgroup tree.
+    pub cgroup_dir: Option<i32>,
+    /// The capability bounding set the process keeps (for the seccomp filter's own checks).
+    pub keep: u64,
 }
 
 pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
@@ -64,8 +69,12 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if spec.user_namespace {
         ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     }
-    // Into the container's v1 groups (limits, device rules) before anything else happens here.
+    // Into the container's v1 groups (limits, device rules) before anything else happens here;
+    // then none of the host's cgroup files stays open.
     Cgroup::enter_v1(ctx.v1_tasks.as_slice()).context("cannot enter the container's cgroup (tasks)")?;
+    for &fd in ctx.v1_tasks.as_slice().iter().chain(ctx.cgroup_dir.as_ref()) {
+        let _ = fs::close(fd);
+    }
     process::setsid().context("setsid")?;
     process_limits::apply_rlimits(spec.rlimits.as_slice())?;
     process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
@@ -134,6 +143,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
+    ctx.keep = keep;
     security::label_and_personality(spec)?;
     security::confine_and_drop(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
@@ -176,6 +186,8 @@ fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
         tty::attach_in_container(&ctx.sync)?;
     }
     security::label_and_personality(spec)?;
+    process_limits::apply_rlimits(spec.rlimits.as_slice())?;
+    ctx.keep = spec.caps;
     security::confine_and_drop(spec, spec.caps)?;
     fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
     check_cwd()?;
@@ -295,6 +307,7 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
         let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
     }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
+    security::filter_last(spec, ctx.keep)?;
     let errno = match (spec.init, ctx.init) {
         (Init::Bundled(_), Some(memfd)) => match process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH) {
             // No execveat (kernels before 3.19, valgrind): exec the memfd by its /proc path.

@@ -6,8 +6,7 @@
 use crate::error::{Context, Error, Result};
 use crate::spec::{Init, Spec};
 use core::ffi::CStr;
-use linker::sys::fs::{self, F_ADD_SEALS, F_SEAL_GROW, F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_WRITE, O_RDONLY};
-use linker::sys::fs::{MFD_ALLOW_SEALING, MFD_CLOEXEC, MFD_EXEC};
+use linker::sys::fs;
 use linker::sys::Errno;
 use linker::{Fd, Text};
 
@@ -52,26 +51,5 @@ fn candidates() -> Result<(Text<4096>, Text<4096>)> {
 }
 
 fn seal(path: &CStr) -> Result<Fd> {
-    let file = fs::open(path, O_RDONLY).context_on("cannot open the init", path)?;
-    let st = fs::fstat(file.raw()).context_on("cannot stat the init", path)?;
-    if !st.is_file() {
-        return Err(Error::new("the init is not a regular file:").on(path));
-    }
-    // MFD_EXEC states that this memfd is meant to be executed (kernels with vm.memfd_noexec
-    // would refuse otherwise); kernels before 6.3 do not know the flag.
-    let memfd = match fs::memfd_create(c"knocker-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC) {
-        Err(Errno::EINVAL) => fs::memfd_create(c"knocker-init", MFD_CLOEXEC | MFD_ALLOW_SEALING),
-        other => other,
-    }
-    .context("cannot create a memfd for the init")?;
-    let mut left = st.size as usize;
-    while left > 0 {
-        match fs::sendfile(memfd.raw(), file.raw(), left).context_on("cannot copy the init", path)? {
-            0 => return Err(Error::new("the init changed size while being copied:").on(path)),
-            n => left -= n,
-        }
-    }
-    fs::fcntl(memfd.raw(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
-        .context("cannot seal the init's memfd")?;
-    Ok(memfd)
+    crate::sealed::copy(path, c"knocker-init")
 }

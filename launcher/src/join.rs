@@ -115,6 +115,11 @@ fn enter(
     for &fd in namespaces.as_slice() {
         ns::setns(fd, 0).context("cannot join the container's namespaces (setns)")?;
     }
+    // Nothing of the host's stays open in what enters the container's PID namespace: its
+    // cgroup files and namespace descriptors are closed before the fork.
+    for &fd in tasks.iter().chain(namespaces.as_slice()) {
+        let _ = fs::close(fd);
+    }
     // In the container's user namespace, become its root: the host's root is not mapped there,
     // and as an unmapped uid 0 it would still own the host's files.
     if user {
@@ -123,7 +128,9 @@ fn enter(
     }
     let pid = process::fork().context("fork")?;
     if pid == 0 {
-        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal: spec.tty == crate::spec::Tty::Always };
+        let _ = fs::close(report);
+        let terminal = spec.tty == crate::spec::Tty::Always;
+        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: 0 };
         let code = child::run_joined(&mut plan);
         process::exit(code);
     }

@@ -24,6 +24,7 @@ pub mod preflight;
 pub mod process_limits;
 pub mod procfs;
 pub mod rootfs;
+pub mod sealed;
 pub mod seccomp;
 pub mod security;
 pub mod spec;
@@ -75,6 +76,12 @@ fn launch(args: Args, env: Env) -> Result<i32> {
             return Ok(0);
         }
     };
+    // A PID 1 other than knocker's sealed init is exec'd by the clone, whose /proc/self/exe is
+    // this program: it must be a sealed copy, or `#!/proc/self/exe` in the image would run the
+    // host's launcher inside (see sealed.rs).
+    if !matches!(spec.init, spec::Init::Bundled(_)) {
+        sealed::reexec(c"launcher", args, env)?;
+    }
     if process::geteuid() != 0 {
         rootless(&mut spec, env)?;
     } else if let Some((start, count)) = spec.daily.userns {
@@ -220,6 +227,8 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         parent_end: parent_end.0.raw(),
         mask,
         terminal,
+        cgroup_dir: cgroup.clone_into(),
+        keep: 0,
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();

@@ -155,6 +155,10 @@ impl Entry {
 
 /// A running container's entry, or one line saying there is none.
 fn running(name: &[u8]) -> Result<(Entry, i32)> {
+    // NAME becomes a path: only a name `--name` would have taken.
+    if !spec::valid_name(name) {
+        return Err(usage("bad NAME (letters, digits, - _ ., at most 64):", name));
+    }
     let entry = Entry::read(name).ok_or_else(|| Error::new("no running container named").on(name).hint("see launcher ps"))?;
     let pid = entry.alive().ok_or_else(|| Error::new("the container is not running any more:").on(name))?;
     Ok((entry, pid))
@@ -179,6 +183,10 @@ fn usage(what: &'static str, subject: &[u8]) -> Error {
 
 /// `exec [-t|-T] [--user U[:G]] [--env K=V]... [--workdir D] NAME COMMAND...`
 fn exec(args: &Args, env: Env) -> Result<i32> {
+    // What joins the container runs from a sealed copy of this program and cannot be
+    // inspected or written to from inside until it execs COMMAND (see sealed.rs).
+    crate::sealed::reexec(c"launcher", *args, env)?;
+    crate::security::joiner_undumpable()?;
     let mut spec = Spec::new(c"/");
     spec.init = spec::Init::None;
     spec.locked = false;

@@ -44,10 +44,21 @@ pub fn reachable_by_others(rootfs: &core::ffi::CStr) -> bool {
 }
 
 pub fn warn_if_reachable(spec: &Spec) {
-    // Without root, what is made inside belongs to the caller's own ids.
-    if !spec.user_namespace && reachable_by_others(spec.rootfs) {
+    // Without root, what is made inside belongs to the caller's own ids. With root — under
+    // `--userns` too, whose idmapped ROOTFS stores container root's files as host root's —
+    // a setuid file made inside is host root's on disk; where writes go: ROOTFS, or the kept
+    // layer of --overlay-dir (--overlay's layer is a tmpfs only the container sees).
+    if linker::sys::process::geteuid() != 0 {
+        return;
+    }
+    let written = match (spec.daily.overlay_dir, spec.daily.overlay) {
+        (Some(dir), _) => dir,
+        (None, true) => return,
+        (None, false) => spec.rootfs,
+    };
+    if reachable_by_others(written) {
         let mut line = Text::<512>::new();
-        line.push("launcher: warning: other users of this host can reach ").push(spec.rootfs)
+        line.push("launcher: warning: other users of this host can reach ").push(written)
             .push(" (setuid programs and device nodes made inside would be theirs to use): keep it in a directory only root can enter, e.g. chmod 700 its parent");
         say!(2; line);
     }

@@ -52,9 +52,20 @@ pub fn open_in_root(root: &Fd, path: &CStr) -> core::result::Result<Fd, Errno> {
 /// Reads the file at `path` inside `root` (resolved there, as [`open_in_root`]) into `buf`.
 pub fn read_in_root(root: &Fd, path: &CStr, buf: &mut [u8]) -> core::result::Result<usize, Errno> {
     let at = open_in_root(root, path)?;
+    // Only a regular file: a FIFO or a device the container planted there would block or
+    // be read forever.
+    let st = fs::fstat(at.raw())?;
+    if !st.is_file() {
+        return Err(Errno::EINVAL);
+    }
+    if st.size as usize > buf.len() {
+        return Err(Errno::EFBIG);
+    }
     // An O_PATH descriptor is opened for reading through its /proc/self/fd link.
-    let fd = fs::open(fd_path(&at).as_cstr()?, fs::O_RDONLY)?;
-    fs::read_all(fd.raw(), buf)
+    let fd = fs::open(fd_path(&at).as_cstr()?, fs::O_RDONLY | fs::O_NONBLOCK | fs::O_CLOEXEC)?;
+    let n = fs::read_all(fd.raw(), buf)?;
+    // Grown since the fstat: still not the whole file.
+    if n == buf.len() { Err(Errno::EFBIG) } else { Ok(n) }
 }
 
 /// The `O_NOFOLLOW` walk for kernels without openat2: one component at a time, each opened

@@ -20,6 +20,17 @@ pub fn stay_undumpable() -> Result<()> {
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0).map(drop).context("prctl(PR_SET_DUMPABLE)")
 }
 
+/// The same for a process about to join a running container: not dumpable from the start
+/// until it execs the command, so nothing inside can open its /proc files (its memory, its
+/// executable, its descriptors) while it still runs knocker's code with the container's
+/// credentials (see sealed.rs for what it runs from).
+pub fn joiner_undumpable() -> Result<()> {
+    if cfg!(feature = "unprotected-control") {
+        return Ok(());
+    }
+    stay_undumpable()
+}
+
 /// Drops to the container's capabilities and user. `keep` is the capability (bounding) set;
 /// capabilities leave the bounding set first (that needs CAP_SETPCAP, which we still hold),
 /// then the ids change, then the remaining sets are written. An OCI config's own sets are
@@ -76,17 +87,22 @@ pub fn label_and_personality(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// The container's confinement, in runc's order: without no_new_privs a filter can only go
-/// in while CAP_SYS_ADMIN is held, so before the capabilities are dropped; with it, as late as
-/// possible, so that the fewest of our own syscalls run under the container's filter.
+/// The container's confinement up to the seccomp filter, in runc's order: without
+/// no_new_privs a filter can only go in while CAP_SYS_ADMIN is held, so before the
+/// capabilities are dropped; with it, the filter waits for [`filter_last`], just before the
+/// exec, so that none of knocker's own steps run under a filter made for the container's
+/// program (a profile without `close_range`, say). Until that exec the process is not
+/// dumpable, so nothing in the container can reach into it in between.
 pub fn confine_and_drop(spec: &Spec, keep: u64) -> Result<()> {
     if spec.allow_new_privs {
         install_filter(spec, keep)?;
-        drop_privileges(spec, keep)
-    } else {
-        drop_privileges(spec, keep)?;
-        install_filter(spec, keep)
     }
+    drop_privileges(spec, keep)
+}
+
+/// The filter of a no_new_privs process: the last step before `execve`.
+pub fn filter_last(spec: &Spec, keep: u64) -> Result<()> {
+    if spec.allow_new_privs { Ok(()) } else { install_filter(spec, keep) }
 }
 
 fn install_filter(spec: &Spec, keep: u64) -> Result<()> {

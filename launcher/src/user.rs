@@ -5,6 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::rootfs::read_in_root;
+use core::ffi::CStr;
+use linker::sys::Errno;
 use linker::{Fd, List, Text};
 
 pub const MAX_GROUPS: usize = 32;
@@ -96,8 +98,16 @@ pub fn resolve_in(words: &[u8], passwd: &[u8], group: &[u8]) -> Result<Identity>
 pub fn resolve(root: &Fd, words: &[u8]) -> Result<Identity> {
     let mut passwd = [0u8; 32 * 1024];
     let mut group = [0u8; 32 * 1024];
-    let p = read_in_root(root, c"/etc/passwd", &mut passwd).unwrap_or(0);
-    let g = read_in_root(root, c"/etc/group", &mut group).unwrap_or(0);
+    let read = |path: &'static CStr, buf: &mut [u8]| match read_in_root(root, path, buf) {
+        Ok(n) => Ok(n),
+        // Too large to read whole, or not a file: say so rather than read part of it.
+        Err(Errno::EFBIG) => Err(Error::new("the container's file is larger than 32 KiB:").on(path).hint("--user takes a uid[:gid] then")),
+        Err(Errno::EINVAL) => Err(Error::new("the container's file is not a regular file:").on(path)),
+        // Missing or unreadable: numeric ids still work, names are unknown.
+        Err(_) => Ok(0),
+    };
+    let p = read(c"/etc/passwd", &mut passwd)?;
+    let g = read(c"/etc/group", &mut group)?;
     resolve_in(words, &passwd[..p], &group[..g])
 }
 

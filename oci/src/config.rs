@@ -246,7 +246,7 @@ fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> R
 /// `linux.cgroupsPath` as a path under each hierarchy's root: `/libpod_parent/libpod-ID`
 /// (cgroupfs style) as it is; systemd's `slice:prefix:name` as the directory systemd would
 /// make, `slice/prefix-name.scope` (knocker writes cgroupfs paths itself). `..` is refused.
-fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u8]> {
+pub fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u8]> {
     let mut t = linker::Text::<256>::new();
     let mut fields = path.splitn(3, |&c| c == b':');
     match (fields.next(), fields.next(), fields.next()) {
@@ -470,19 +470,34 @@ fn labels(s: &mut Spec, process: Value<'static>, arena: &mut Arena) -> Result<()
         }
     };
     if let Some(profile) = text(arena, "apparmorProfile", "process.apparmorProfile")? {
-        if !apparmor() {
-            return Err(bad("process.apparmorProfile", "the host has no AppArmor: leave it empty"));
-        }
-        let mut t = linker::Text::<256>::new();
-        t.push("exec ").bytes(profile);
-        let label = arena.cstr(t.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
-        s.exec_label = Some((c"/proc/thread-self/attr/apparmor/exec", label));
+        exec_label(s, "process.apparmorProfile", profile, arena)?;
     }
     if let Some(label) = text(arena, "selinuxLabel", "process.selinuxLabel")? {
-        if !selinux() {
-            return Err(bad("process.selinuxLabel", "the host has no SELinux: leave it empty"));
+        exec_label(s, "process.selinuxLabel", label, arena)?;
+    }
+    Ok(())
+}
+
+/// The label `field` (`process.apparmorProfile` or `process.selinuxLabel`; `exec --apparmor`
+/// and `--process-label` give the same) for the program's exec; refused where the host lacks
+/// that LSM.
+pub fn exec_label(s: &mut Spec, field: &'static str, value: &'static [u8], arena: &mut Arena) -> Result<()> {
+    if field == "process.apparmorProfile" {
+        if !apparmor() {
+            return Err(bad(field, "the host has no AppArmor: leave it empty"));
         }
-        s.exec_label = Some((c"/proc/thread-self/attr/exec", label));
+        let mut t = linker::Text::<256>::new();
+        t.push("exec ").bytes(value);
+        if t.overflowed() {
+            return Err(bad(field, "longer than 250 bytes"));
+        }
+        let label = arena.cstr(t.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
+        s.exec_label = Some((c"/proc/thread-self/attr/apparmor/exec", label));
+    } else {
+        if !selinux() {
+            return Err(bad(field, "the host has no SELinux: leave it empty"));
+        }
+        s.exec_label = Some((c"/proc/thread-self/attr/exec", value));
     }
     Ok(())
 }

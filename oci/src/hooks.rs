@@ -5,8 +5,8 @@
 //! just before the program; `poststart` on the host after `start`, `poststop` at `delete`.
 //! The first four run through the launcher's callbacks ([`arm`]).
 //!
-//! `start` and `delete` read the hooks again from the bundle's config.json (its path is in the
-//! state), as the config is the engine's and does not change.
+//! `start` and `delete` read the hooks from the copy of config.json kept in the container's
+//! state at create — never from the bundle, which the container itself may be able to write.
 
 use crate::arena::Arena;
 use crate::json::{Kind, Value};
@@ -101,10 +101,10 @@ pub fn arm(spec: &mut launcher::spec::Spec, p: Pending) {
 
 fn run_pending(kinds: &[&'static str], status: &str, pid: i32) -> Result<()> {
     let Some(p) = pending() else { return Ok(()) };
-    let state = crate::state::render_early(p.id, status, pid, p.bundle, p.annotations);
     let mut arena = Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let state = crate::state::document(p.id, status, pid, p.bundle, p.annotations, &mut arena)?;
     for &kind in kinds {
-        run(p.hooks, kind, state.as_bytes(), &mut arena)?;
+        run(p.hooks, kind, state, &mut arena)?;
     }
     Ok(())
 }

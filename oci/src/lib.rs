@@ -163,6 +163,12 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
         return Err(usage("missing COMMAND", b""));
     };
     let rest = Rest { args, at: i + 1 };
+    // What these start in the container (its PID 1, an exec'd process) is exec'd by a process
+    // of ours, whose /proc/self/exe the container's `#!/proc/self/exe` would run: a sealed
+    // copy of knocker, never the host's file (launcher/src/sealed.rs).
+    if matches!(verb, b"create" | b"run" | b"exec") && process::geteuid() == 0 {
+        launcher::sealed::reexec(c"knocker", *args, env)?;
+    }
     match verb {
         b"spec" => spec(rest),
         b"features" => {
@@ -348,6 +354,9 @@ fn read_open(fd: Fd, path: &state::Path, arena: &mut arena::Arena) -> Result<&'s
 /// The bundle as an absolute path (state.json records it; a relative root.path hangs off it).
 fn absolute(bundle: &[u8], arena: &mut arena::Arena) -> Result<&'static [u8]> {
     if bundle.first() == Some(&b'/') {
+        if bundle.len() > 4095 {
+            return Err(Error::new("the bundle's path is longer than 4095 bytes").hint("give --bundle a shorter path"));
+        }
         return arena.cstr(bundle).map(|c| c.to_bytes()).ok_or_else(|| Error::new("bundle path too long"));
     }
     let mut cwd = [0u8; 4096];
@@ -357,6 +366,9 @@ fn absolute(bundle: &[u8], arena: &mut arena::Arena) -> Result<&'static [u8]> {
     t.bytes(here);
     if bundle != b"." {
         t.push("/").bytes(bundle.strip_prefix(b"./").unwrap_or(bundle));
+    }
+    if t.overflowed() {
+        return Err(Error::new("the bundle's path is longer than 4095 bytes").hint("give --bundle a shorter path"));
     }
     arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("bundle path too long"))
 }
@@ -396,9 +408,8 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     // From here on a failure removes what was made.
     let cleanup = Cleanup { root: g.root, id, armed: true };
     let mask = supervise::block_signals()?;
-    if let Some(src) = cfg.seccomp {
-        state::save_profile(g.root, id, src)?;
-    }
+    // Every later verb reads the container's config from here, never the bundle again.
+    state::save_config(g.root, id, doc)?;
     let fifo = if foreground { None } else { Some(make_fifo(g.root, id)?) };
     cfg.spec.detached = fifo.as_ref().map(Fd::raw);
     cfg.spec.preserve_fds = p.preserve_fds;
@@ -410,7 +421,6 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         start_time: state::start_time(pid).unwrap_or(0),
         bundle: { let mut t = Text::new(); t.bytes(bundle); t },
         created: time::rfc3339(time::realtime()),
-        annotations: { let mut t = Text::new(); t.bytes(cfg.annotations); t },
         caps: cfg.spec.caps,
         seccomp: match cfg.spec.seccomp {
             Seccomp::Unconfined => state::Filter::Unconfined,
@@ -427,11 +437,11 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         if let Some(f) = p.pid_file {
             write_pid_file(f, pid)?;
         }
-        let rendered = state::render(id, Status::Running, &saved, false);
-        hooks::run(cfg.hooks, "poststart", rendered.as_bytes(), &mut arena)?;
+        let rendered = state::document(id, "running", pid, bundle, cfg.annotations, &mut arena)?;
+        hooks::run(cfg.hooks, "poststart", rendered, &mut arena)?;
         let code = running.run_to_end(&cfg.spec);
-        let stopped = state::render(id, Status::Stopped, &saved, false);
-        if let Err(e) = hooks::run(cfg.hooks, "poststop", stopped.as_bytes(), &mut arena) {
+        let stopped = state::document(id, "stopped", 0, bundle, cfg.annotations, &mut arena)?;
+        if let Err(e) = hooks::run(cfg.hooks, "poststop", stopped, &mut arena) {
             e.report();
         }
         let held = lock(g.root, id)?;
@@ -479,13 +489,10 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-/// The seccomp profile kept with a container's state, compiled again for a process `exec`'d
-/// into it.
-fn saved_profile(root: &[u8], id: &[u8], arena: &mut arena::Arena) -> Result<&'static launcher::seccomp::Profile<'static>> {
-    let mut path = state::file(root, id, "seccomp.json");
-    let doc = read_whole(&mut path, arena)?;
-    let top = json::parse(doc).map_err(|_| Error::new("a damaged state file:").on(&path))?;
-    seccomp::profile(top, arena)
+/// The seccomp profile of the kept config, compiled again for a process `exec`'d into it.
+fn saved_profile(config: json::Value<'static>, arena: &mut arena::Arena) -> Result<&'static launcher::seccomp::Profile<'static>> {
+    let profile = config.get("linux").and_then(|l| l.get("seccomp")).ok_or_else(|| Error::new("a damaged state: the kept config has no linux.seccomp"))?;
+    seccomp::profile(profile, arena)
 }
 
 /// `<root>/<id>/exec.fifo`, open read-write for PID 1 to wait on.
@@ -533,7 +540,7 @@ fn start_id(root: &'static [u8], id: &'static [u8]) -> Result<i32> {
     let _ = linker::sys::poll::poll(&mut [linker::sys::poll::PollFd::new(fd.raw(), 0)], None);
     drop(held);
     // runtime-spec: a failing poststart hook is a warning; the container runs on.
-    if let Err(e) = bundle_hooks(&saved, "poststart", Status::Running, id) {
+    if let Err(e) = saved_hooks(root, id, &saved, "poststart", Status::Running) {
         e.report();
     }
     Ok(0)
@@ -544,9 +551,10 @@ fn state_verb(rest: Rest, g: &Global) -> Result<i32> {
     let id = one_id(&p)?;
     let saved = state::load(g.root, id)?;
     let status = state::status(g.root, id, &saved);
-    let mut out = state::render(id, status, &saved, false);
-    out.push("\n");
-    let _ = fs::write_all(1, out.as_bytes());
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let out = state::render(g.root, id, status, &saved, &mut arena)?;
+    let _ = fs::write_all(1, out);
+    let _ = fs::write_all(1, b"\n");
     Ok(0)
 }
 
@@ -578,49 +586,64 @@ fn kill(rest: Rest, g: &Global) -> Result<i32> {
 }
 
 /// `exec [--process FILE] [--detach] [--pid-file F] [--console-socket S] [--tty] [--cwd D]
-/// [--env K=V]... [--user UID[:GID]] ID [COMMAND ARG...]`: a new process in the running
-/// container, with the container's confinement (launcher::join).
+/// [--env K=V]... [--user UID[:GID]] [--additional-gids G]... [--cap CAP]... [--no-new-privs]
+/// [--apparmor P] [--process-label L] [--preserve-fds N] ID [COMMAND ARG...]`: a new process
+/// in the running container (launcher::join). As runc: with `--process` the file says it
+/// all; without, the container's own `process` (kept at create) is the start — its user,
+/// capabilities, no_new_privs, rlimits and labels — and the options change it.
 fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
+    launcher::security::joiner_undumpable()?;
     let args = rest.args;
     let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
-    let mut spec = launcher::spec::Spec::new(c"/");
-    spec.init = launcher::spec::Init::None;
-    spec.locked = false;
-    spec.tty = launcher::spec::Tty::Never;
-    spec.allow_new_privs = true;
-    let (mut process_file, mut detach, mut pid_file, mut socket) = (None, false, None, None);
-    let mut console_size = None;
+    let mut o = ExecOptions::default();
     let mut i = rest.at;
-    let mut id = None;
-    while let Some(a) = args.bytes(i) {
+    let id = loop {
+        let a = args.bytes(i).ok_or_else(|| usage("missing container ID", b""))?;
         i += 1;
         if !a.starts_with(b"-") {
-            id = Some(a);
-            break;
+            break a;
         }
         let (name, inline) = split_option(a);
         let mut value = || option_value(args, &mut i, name, inline);
         match name {
-            b"-p" | b"--process" => process_file = Some(value()?),
-            b"-d" | b"--detach" => detach = true,
-            b"--pid-file" => pid_file = Some(value()?),
-            b"--console-socket" => socket = Some(value()?),
-            b"-t" | b"--tty" => spec.tty = launcher::spec::Tty::Always,
-            b"--cwd" => spec.workdir = arena.cstr(value()?).ok_or_else(|| Error::new("--cwd too long"))?,
+            b"--" => break args.bytes(i).map(|id| { i += 1; id }).ok_or_else(|| usage("missing container ID", b""))?,
+            b"-p" | b"--process" => o.process = Some(value()?),
+            b"-d" | b"--detach" => o.detach = true,
+            b"--pid-file" => o.pid_file = Some(value()?),
+            b"--console-socket" => o.socket = Some(value()?),
+            b"-t" | b"--tty" => o.tty = true,
+            b"--cwd" => o.cwd = Some(arena.cstr(value()?).ok_or_else(|| Error::new("--cwd too long"))?),
             b"-e" | b"--env" => {
                 let v = arena.cstr(value()?).ok_or_else(|| Error::new("--env too long"))?;
-                spec.env.push(v).map_err(|_| Error::new("too many --env"))?;
+                if !launcher::spec::valid_env(v.to_bytes()) {
+                    return Err(usage("bad --env (KEY=VALUE):", v.to_bytes()));
+                }
+                o.env.push(v).map_err(|_| usage("too many --env", b""))?;
             }
-            b"-u" | b"--user" => (spec.uid, spec.gid) = launcher::spec::parse_user(value()?).ok_or_else(|| usage("bad --user (UID[:GID]):", name))?,
-            b"--no-new-privs" => spec.allow_new_privs = false,
-            b"--preserve-fds" => spec.preserve_fds = linker::text::decimal_value(value()?).unwrap_or(0).min(1 << 20) as u32,
-            b"--cap" | b"--apparmor" | b"--process-label" => {
-                value()?;
+            b"-u" | b"--user" => {
+                let v = value()?;
+                o.user = Some(launcher::spec::parse_user(v).ok_or_else(|| usage("bad --user (UID[:GID]):", v))?);
+                o.user_has_group = v.contains(&b':');
+            }
+            b"-g" | b"--additional-gids" => {
+                let v = value()?;
+                let gid = linker::text::decimal_value(v).filter(|&n| n < u32::MAX as u64).ok_or_else(|| usage("bad --additional-gids (a number):", v))?;
+                o.groups.push(gid as u32).map_err(|_| usage("too many --additional-gids", b""))?;
+            }
+            b"-c" | b"--cap" => {
+                let v = value()?;
+                o.caps |= exec_cap(v).ok_or_else(|| usage("unknown capability (CAP_NAME, as capabilities(7) names it):", v))?;
+            }
+            b"--no-new-privs" => o.no_new_privs = true,
+            b"--apparmor" => o.apparmor = Some(value()?),
+            b"--process-label" => o.label = Some(value()?),
+            b"--preserve-fds" => {
+                let v = value()?;
+                o.preserve_fds = linker::text::decimal_value(v).filter(|&n| n < 1 << 20).ok_or_else(|| usage("bad --preserve-fds (a number):", v))? as u32;
             }
             _ => return Err(usage("unknown option", a)),
         }
-    }
-    let id = id.ok_or_else(|| usage("missing container ID", b""))?;
+    };
     if !state::valid_id(id) {
         return Err(Error::new("bad container id:").on(id));
     }
@@ -628,42 +651,56 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     if state::status(g.root, id, &saved) != Status::Running {
         return Err(Error::new("the container is not running:").on(id));
     }
-    spec.caps = saved.caps;
+    let kept = state::config(g.root, id, &mut arena)?;
+    let mut spec = launcher::spec::Spec::new(c"/");
+    spec.init = launcher::spec::Init::None;
+    spec.locked = false;
+    spec.caps = 0;
+    if let Some(name) = kept.get("hostname").and_then(|h| config::bytes(&mut arena, h, "hostname").ok()).filter(|h| launcher::spec::valid_hostname(h)) {
+        spec.hostname = name;
+    }
     spec.seccomp = match saved.seccomp {
         state::Filter::Unconfined => Seccomp::Unconfined,
         state::Filter::Default => Seccomp::Default,
-        state::Filter::Profile => Seccomp::Profile(saved_profile(g.root, id, &mut arena)?),
+        state::Filter::Profile => Seccomp::Profile(saved_profile(kept, &mut arena)?),
     };
-    match process_file {
+    let console_size = match o.process {
         Some(path) => {
+            if args.len() > i {
+                return Err(usage("--process and a COMMAND both given: one or the other", args.bytes(i).unwrap_or(b"")));
+            }
             let mut p = state::Path::new();
             p.bytes(path);
             let doc = read_whole(&mut p, &mut arena)?;
             let top = json::parse(doc).map_err(|e| Error::new("--process is not valid JSON:").hint(e.what))?;
-            spec.caps = 0;
-            spec.workdir = c"/";
-            let (_, size) = config::process_into(&mut spec, top, &mut arena)?;
-            console_size = size;
+            let (terminal, size) = config::process_into(&mut spec, top, &mut arena)?;
+            // As runc: the file says whether there is a terminal; -t still asks for one.
+            o.tty |= terminal;
+            size
         }
         None => {
-            let words = args.len().saturating_sub(i);
-            if words == 0 {
+            if args.len() <= i {
                 return Err(usage("missing COMMAND to run in", id));
             }
+            let process = kept.get("process").ok_or_else(|| Error::new("a damaged state: the kept config has no process"))?;
+            let (_, size) = config::process_into(&mut spec, process, &mut arena)?;
+            o.apply(&mut spec, &mut arena)?;
             spec.argv = Some(args.slice(i));
+            size
         }
-    }
-    let terminal = spec.tty == launcher::spec::Tty::Always;
-    if terminal && socket.is_none() {
+    };
+    spec.tty = if o.tty { launcher::spec::Tty::Always } else { launcher::spec::Tty::Never };
+    spec.preserve_fds = o.preserve_fds;
+    if o.tty && o.socket.is_none() {
         return Err(Error::new("a terminal for exec needs --console-socket"));
     }
-    let console = match socket {
+    let console = match o.socket {
         Some(path) => Some(linker::sys::socket::connect_unix(path).map_err(|e| Error::sys("cannot connect to the console socket", e).on(path))?),
         None => None,
     };
     let mask = supervise::block_signals()?;
-    let joined = launcher::join::exec(&spec, saved.pid, saved.cgroup.as_bytes(), *args, env, mask, detach)?;
-    if let (Some(sock), true) = (&console, terminal) {
+    let joined = launcher::join::exec(&spec, saved.pid, saved.cgroup.as_bytes(), *args, env, mask, o.detach)?;
+    if let (Some(sock), true) = (&console, o.tty) {
         if let Some(master) = joined.sync.receive_terminal().context("cannot receive the terminal")? {
             if let Some((rows, cols)) = console_size {
                 let _ = linker::sys::tty::set_size(master.raw(), linker::sys::tty::WinSize { rows, cols, ..Default::default() });
@@ -671,12 +708,92 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
             linker::sys::socket::send(sock.raw(), b'm', Some(master.raw())).context("cannot send the terminal to the console socket")?;
         }
     }
-    if let Some(f) = pid_file {
+    if let Some(f) = o.pid_file {
         let path = arena.cstr(f).ok_or_else(|| Error::new("--pid-file too long"))?;
         write_pid_file(path, joined.pid)?;
     }
     let code = joined.wait();
-    Ok(if detach { 0 } else { code })
+    Ok(if o.detach { 0 } else { code })
+}
+
+/// `exec`'s options, as given.
+#[derive(Default)]
+struct ExecOptions {
+    process: Option<&'static [u8]>,
+    detach: bool,
+    pid_file: Option<&'static [u8]>,
+    socket: Option<&'static [u8]>,
+    tty: bool,
+    cwd: Option<&'static core::ffi::CStr>,
+    env: linker::List<&'static core::ffi::CStr, { launcher::spec::MAX_ENV }>,
+    user: Option<(u32, u32)>,
+    user_has_group: bool,
+    groups: linker::List<u32, 32>,
+    caps: u64,
+    no_new_privs: bool,
+    apparmor: Option<&'static [u8]>,
+    label: Option<&'static [u8]>,
+    preserve_fds: u32,
+}
+
+impl ExecOptions {
+    /// The options over the container's own process, as runc applies them.
+    fn apply(&self, spec: &mut launcher::spec::Spec, arena: &mut arena::Arena) -> Result<()> {
+        for &e in self.env.as_slice() {
+            fn key(c: &core::ffi::CStr) -> &[u8] {
+                c.to_bytes().split(|&b| b == b'=').next().unwrap_or(b"")
+            }
+            // The later of two entries for one name wins (runc keeps the last).
+            match spec.env.as_mut_slice().iter_mut().find(|old| key(old) == key(e)) {
+                Some(old) => *old = e,
+                None => spec.env.push(e).map_err(|_| Error::new("too many environment entries with --env"))?,
+            }
+        }
+        if let Some(cwd) = self.cwd {
+            if cwd.to_bytes().first() != Some(&b'/') {
+                return Err(usage("bad --cwd (an absolute path):", cwd.to_bytes()));
+            }
+            spec.workdir = cwd;
+        }
+        if let Some((uid, gid)) = self.user {
+            spec.uid = uid;
+            if self.user_has_group {
+                spec.gid = gid;
+            }
+        }
+        for &g in self.groups.as_slice() {
+            spec.groups.push(g).map_err(|_| Error::new("more than 32 supplementary groups"))?;
+        }
+        // Into the bounding set and (where the process has its own sets) the effective and
+        // permitted ones; ambient ones need inheritable ones, which runc does not add.
+        spec.caps |= self.caps;
+        if let Some(sets) = spec.cap_sets.as_mut() {
+            sets.effective |= self.caps;
+            sets.permitted |= self.caps;
+            if sets.inheritable != 0 {
+                sets.ambient |= self.caps;
+            }
+        }
+        if self.no_new_privs {
+            spec.allow_new_privs = false;
+        }
+        if let Some(profile) = self.apparmor {
+            config::exec_label(spec, "process.apparmorProfile", profile, arena)?;
+        }
+        if let Some(label) = self.label {
+            config::exec_label(spec, "process.selinuxLabel", label, arena)?;
+        }
+        Ok(())
+    }
+}
+
+/// A capability name as runc takes it on exec's command line: `CAP_` and the kernel's name.
+fn exec_cap(name: &[u8]) -> Option<u64> {
+    let bare = name.strip_prefix(b"CAP_")?;
+    if bare == b"ALL" || bare.iter().any(u8::is_ascii_lowercase) {
+        return None;
+    }
+    launcher::spec::parse_cap(bare)
 }
 
 /// `update [--resources FILE|-] [--memory N] [--pids-limit N] [--cpu-quota N] [--cpu-period N] ID`:
@@ -737,14 +854,13 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs the hooks of `kind` from the bundle's config.json, with the state as `status`.
-fn bundle_hooks(saved: &Saved, kind: &'static str, status: Status, id: &[u8]) -> Result<()> {
+/// Runs the hooks of `kind` from the config kept at create (never the bundle's, which the
+/// container may have written to), with the state as `status`.
+fn saved_hooks(root: &[u8], id: &[u8], saved: &Saved, kind: &'static str, status: Status) -> Result<()> {
     let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
-    let bundle = arena.cstr(saved.bundle.as_bytes()).ok_or_else(|| Error::new("bundle path too long"))?.to_bytes();
-    let Ok(doc) = read_config(bundle, &mut arena) else { return Ok(()) };
-    let Ok(top) = json::parse(doc) else { return Ok(()) };
-    let rendered = state::render(id, status, saved, false);
-    hooks::run(top.get("hooks"), kind, rendered.as_bytes(), &mut arena)
+    let top = state::config(root, id, &mut arena)?;
+    let rendered = state::render(root, id, status, saved, &mut arena)?;
+    hooks::run(top.get("hooks"), kind, rendered, &mut arena)
 }
 
 /// `pause ID` / `resume ID`: the container's cgroup freezer.
@@ -824,8 +940,10 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
     let held = lock(g.root, id)?;
     let saved = match state::load(g.root, id) {
         Ok(s) => s,
-        // runc: deleting a container that does not exist succeeds with --force.
+        // runc: deleting a container that does not exist succeeds with --force; one whose
+        // state cannot be read is ended by its cgroup and removed whole.
         Err(_) if p.force => {
+            remove_damaged(g.root, id);
             unlock_and_forget(g.root, id, held);
             return Ok(0);
         }
@@ -854,7 +972,7 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
         }
     }
     launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
-    if let Err(e) = bundle_hooks(&saved, "poststop", Status::Stopped, id) {
+    if let Err(e) = saved_hooks(g.root, id, &saved, "poststop", Status::Stopped) {
         e.report();
     }
     state::remove(g.root, id);
@@ -862,39 +980,66 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
     Ok(0)
 }
 
+/// `list`: one container at a time straight to stdout, so any number of them fits.
+/// `delete --force` of a container whose state.json is missing or damaged: whatever runs in
+/// its cgroup (the kept config's `linux.cgroupsPath`, or knocker's default group for the id)
+/// is killed, the group removed, and the state directory with it.
+fn remove_damaged(root: &'static [u8], id: &'static [u8]) {
+    let mut dir = state::dir(root, id);
+    if !dir.as_cstr().is_ok_and(|d| fs::stat(d).is_ok()) {
+        return;
+    }
+    let Some(mut arena) = arena::Arena::new() else { return };
+    let group = match state::config(root, id, &mut arena).ok().and_then(|top| top.get("linux")?.get("cgroupsPath")) {
+        Some(path) => config::bytes(&mut arena, path, "linux.cgroupsPath").and_then(|p| config::cgroup_path(p, &mut arena)).ok().map(|g| {
+            let mut t = launcher::cgroup::Group::new();
+            t.bytes(g);
+            t
+        }),
+        None => Some(launcher::cgroup::launcher_group(id)),
+    };
+    if let Some(group) = group {
+        launcher::cgroup::Cgroup::remove_group(group.as_bytes());
+    }
+    state::remove(root, id);
+}
+
 fn list(rest: Rest, g: &Global) -> Result<i32> {
     let p = rest.parse()?;
-    let mut out = Text::<8192>::new();
+    let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
+    let out = |bytes: &[u8]| {
+        let _ = fs::write_all(1, bytes);
+    };
     if p.json {
-        out.push("[");
+        out(b"[");
     } else if !p.quiet {
-        out.push("ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
+        out(b"ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n");
     }
     let mut first = true;
     state::ids(g.root, |id| {
         let Ok(saved) = state::load(g.root, id) else { return };
         let status = state::status(g.root, id, &saved);
+        let mut line = Text::<8192>::new();
         if p.quiet {
-            out.bytes(id).push("\n");
+            line.bytes(id).push("\n");
         } else if p.json {
-            if !first {
-                out.push(",");
-            }
             // runc's list adds `created` and `owner` to the state's fields.
-            let one = state::render(id, status, &saved, false);
-            out.bytes(&one.as_bytes()[..one.len() - 1]).push(",\"created\":");
-            state::json_string(&mut out, saved.created.as_bytes());
-            out.push(",\"owner\":\"root\"}");
+            let Ok(one) = state::render(g.root, id, status, &saved, &mut arena) else { return };
+            out(if first { b"" } else { b"," });
+            out(&one[..one.len() - 1]);
+            line.push(",\"created\":");
+            state::json_string(&mut line, saved.created.as_bytes());
+            line.push(",\"owner\":\"root\"}");
         } else {
-            out.bytes(id).push("\t").push(if status == Status::Stopped { 0 } else { saved.pid }).push("\t").push(status.name()).push("\t");
-            out.bytes(saved.bundle.as_bytes()).push("\t").bytes(saved.created.as_bytes()).push("\troot\n");
+            line.bytes(id).push("\t").push(if status == Status::Stopped { 0 } else { saved.pid }).push("\t").push(status.name()).push("\t");
+            line.bytes(saved.bundle.as_bytes()).push("\t").bytes(saved.created.as_bytes()).push("\troot\n");
         }
+        out(line.as_bytes());
         first = false;
     });
     if p.json {
-        out.push("]\n");
+        out(b"]\n");
     }
-    let _ = fs::write_all(1, out.as_bytes());
     Ok(0)
 }
 

@@ -307,3 +307,81 @@ pub fn elf_problems(path: &Path) -> Option<String> {
     }
     None
 }
+
+/// A bundle: `rootfs/` (a copy of the default rootfs) and the config from `knocker spec`,
+/// changed by `edit`; state under its own `--root`.
+pub struct Bundle {
+    pub dir: Scratch,
+    pub root: PathBuf,
+    /// The runtime binary the verbs run (knocker, a copy of it, or runc).
+    pub runtime: PathBuf,
+}
+
+impl Bundle {
+    pub fn new(tag: &str, edit: impl FnOnce(&mut serde_json::Value)) -> Bundle {
+        let dir = Scratch::new(tag);
+        let status = Command::new("cp").arg("-a").arg(rootfs()).arg(dir.path().join("rootfs")).status().unwrap();
+        assert!(status.success());
+        let out = run(Command::new(bin("knocker")).arg("spec").current_dir(dir.path()));
+        assert_eq!(out.code, 0, "{out:?}");
+        let path = dir.path().join("config.json");
+        let mut config: serde_json::Value = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        config["process"]["terminal"] = serde_json::json!(false);
+        edit(&mut config);
+        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+        let root = dir.path().join("state");
+        Bundle { dir, root, runtime: bin("knocker") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `knocker --root STATE VERB ARGS` in the bundle directory. Its output goes through
+    /// files, not pipes: the container of a `create` keeps the creator's stdio for good, and
+    /// a pipe would never reach its end.
+    pub fn knocker(&self, words: &[&str]) -> Out {
+        self.with(&self.runtime, words)
+    }
+
+    /// The verb through another runtime binary, on the same state.
+    pub fn with(&self, runtime: &Path, words: &[&str]) -> Out {
+        let (o, e) = (self.path().join("knocker.out"), self.path().join("knocker.err"));
+        let mut cmd = Command::new(runtime);
+        cmd.arg("--root").arg(&self.root).args(words).current_dir(self.path());
+        cmd.stdin(std::process::Stdio::null());
+        cmd.stdout(std::fs::File::create(&o).unwrap()).stderr(std::fs::File::create(&e).unwrap());
+        let mut child = cmd.spawn().unwrap();
+        let status = wait_for(&mut child, Duration::from_secs(30)).unwrap_or_else(|| panic!("knocker {words:?} did not finish"));
+        use std::os::unix::process::ExitStatusExt;
+        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        Out { code, stdout: std::fs::read_to_string(&o).unwrap(), stderr: std::fs::read_to_string(&e).unwrap() }
+    }
+
+    pub fn state(&self, id: &str) -> serde_json::Value {
+        let out = self.knocker(&["state", id]);
+        assert_eq!(out.code, 0, "{out:?}");
+        serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap_or_else(|e| panic!("state is not JSON ({e}): {out:?}"))
+    }
+}
+
+
+/// Deletes (`delete --force`) a container of a bundle when dropped, however the test ends.
+pub struct Deleting<'a> {
+    bundle: &'a Bundle,
+    runtime: PathBuf,
+    id: String,
+}
+
+impl Bundle {
+    /// A guard that force-deletes `id` through `runtime` when the test ends.
+    pub fn deleting(&self, runtime: &Path, id: &str) -> Deleting<'_> {
+        Deleting { bundle: self, runtime: runtime.to_path_buf(), id: id.to_string() }
+    }
+}
+
+impl Drop for Deleting<'_> {
+    fn drop(&mut self) {
+        let _ = self.bundle.with(&self.runtime, &["delete", "--force", &self.id]);
+    }
+}

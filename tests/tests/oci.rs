@@ -7,56 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-/// A bundle: `rootfs/` (a copy of the default rootfs) and the config from `knocker spec`,
-/// changed by `edit`; state under its own `--root`.
-struct Bundle {
-    dir: Scratch,
-    root: PathBuf,
-}
-
-impl Bundle {
-    fn new(tag: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
-        let dir = Scratch::new(tag);
-        let status = Command::new("cp").arg("-a").arg(rootfs()).arg(dir.path().join("rootfs")).status().unwrap();
-        assert!(status.success());
-        let out = run(Command::new(bin("knocker")).arg("spec").current_dir(dir.path()));
-        assert_eq!(out.code, 0, "{out:?}");
-        let path = dir.path().join("config.json");
-        let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        config["process"]["terminal"] = json!(false);
-        edit(&mut config);
-        std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-        let root = dir.path().join("state");
-        Bundle { dir, root }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// `knocker --root STATE VERB ARGS` in the bundle directory. Its output goes through
-    /// files, not pipes: the container of a `create` keeps the creator's stdio for good, and
-    /// a pipe would never reach its end.
-    fn knocker(&self, words: &[&str]) -> Out {
-        let (o, e) = (self.path().join("knocker.out"), self.path().join("knocker.err"));
-        let mut cmd = Command::new(bin("knocker"));
-        cmd.arg("--root").arg(&self.root).args(words).current_dir(self.path());
-        cmd.stdin(std::process::Stdio::null());
-        cmd.stdout(std::fs::File::create(&o).unwrap()).stderr(std::fs::File::create(&e).unwrap());
-        let mut child = cmd.spawn().unwrap();
-        let status = wait_for(&mut child, Duration::from_secs(30)).unwrap_or_else(|| panic!("knocker {words:?} did not finish"));
-        use std::os::unix::process::ExitStatusExt;
-        let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
-        Out { code, stdout: std::fs::read_to_string(&o).unwrap(), stderr: std::fs::read_to_string(&e).unwrap() }
-    }
-
-    fn state(&self, id: &str) -> Value {
-        let out = self.knocker(&["state", id]);
-        assert_eq!(out.code, 0, "{out:?}");
-        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("state is not JSON ({e}): {out:?}"))
-    }
-}
-
 fn args(config: &mut Value, script: &str) {
     config["process"]["args"] = json!(["sh", "-c", script]);
 }

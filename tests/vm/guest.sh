@@ -145,6 +145,11 @@ expect disk_unchanged KNOCKER-DISK "$(head -c 12 /dev/vda)"
 # --- --userns on cgroup v2: ROOTFS on the disk's ext4, which (unlike the initramfs) is idmapped ----
 mkdir -p /mnt/disk && mount -t ext4 /dev/vda /mnt/disk && cp -a "$R" /mnt/disk/rootfs
 U=/mnt/disk/rootfs
+# Container root's setuid files land on the disk as host root's: a ROOTFS other users can reach
+# is warned about under --userns too, and not once it is private.
+contains userns_reachable_rootfs_warned "other users of this host can reach $U" "$(launcher --userns "$U" true 2>&1)"
+chmod 700 /mnt/disk
+expect userns_private_rootfs_not_warned "" "$(launcher --userns "$U" true 2>&1)"
 launcher --userns --memory 48M --pids 30 --name un "$U" sh -c \
     'tr -s " " < /proc/self/uid_map; id -u; stat -c %u:%g /bin/busybox; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; touch /made; sleep 2' > /tmp/un.out 2>&1 &
 sleep 1.5

@@ -29,6 +29,27 @@ pub fn probe(built: &Built) -> Result<PathBuf, String> {
     Ok(to)
 }
 
+/// The security tests' controls: launcher and knocker built with `unprotected-control` (no
+/// sealed copy of themselves, dumpable while joining), with the init beside them, into
+/// target/knocker/control/ — never installed, never shipped. Their own target directory
+/// keeps the real build's cache intact.
+pub fn control(built: &Built) -> Result<PathBuf, String> {
+    let dir = target_dir().join("control-build");
+    let mut cmd = cargo();
+    cmd.current_dir(util::root()).args(["build", "--release", "--target", built.target, "-p", "launcher", "-p", "oci"]);
+    cmd.args(["--features", "launcher/unprotected-control,oci/unprotected-control"]).env("CARGO_TARGET_DIR", &dir);
+    cmd.env_remove("RUSTFLAGS");
+    checked(&mut cmd)?;
+    let out = built.dir.join("control");
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    for name in ["launcher", "knocker"] {
+        let from = dir.join(built.target).join("release").join(name);
+        std::fs::copy(&from, out.join(name)).map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
+    }
+    std::fs::copy(built.init(), out.join("init")).map_err(|e| format!("cannot copy the init: {e}"))?;
+    Ok(out)
+}
+
 impl Built {
     pub fn launcher(&self) -> PathBuf {
         self.dir.join("launcher")

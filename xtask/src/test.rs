@@ -13,7 +13,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // (util-linux), script (bsdutils), useradd (passwd), file, ip (iproute2), mkfs.ext4 for the
     // box's disk (e2fsprogs); tmux drives the terminal tests. (The box's initramfs is written by
     // xtask's own cpio writer and its modules read by its own ELF reader: no cpio or kmod.)
-    crate::util::ensure_packages(&["util-linux", "bsdutils", "passwd", "file", "iproute2", "e2fsprogs", "tmux"], "the tests' tools")?;
+    crate::util::ensure_packages(&["util-linux", "bsdutils", "passwd", "file", "iproute2", "e2fsprogs", "tmux", "runc"], "the tests' tools (runc: the reference runtime)")?;
     // pasta (Debian's passt) carries `--net pasta`.
     crate::util::ensure_packages(&["passt"], "the network tests")?;
     // newuidmap/newgidmap map subordinate ids for containers without root.
@@ -22,6 +22,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     crate::util::ensure_packages(&["podman", "containernetworking-plugins", "catatonit", "iproute2", "containerd", "slirp4netns"], "the OCI runtime's tests")?;
     let built = build::build()?;
     build::probe(&built)?;
+    build::control(&built)?;
     let rootfs = rootfs::ensure_default()?;
     // A real distribution for the daily-driver tests (debootstrap from Debian's mirror, once).
     let debian = rootfs::private_dir()?.join("debian");

@@ -46,6 +46,15 @@ pub fn for_each_listed(dir: &Path, mut f: impl FnMut(i32)) {
     buf[..n].split(|&c| c == b'\n').filter_map(pid_of).for_each(&mut f);
 }
 
+/// Whether any process is in the group at `dir`: cgroup2 says so for its whole subtree
+/// (`populated`); a v1 group lists its own.
+pub fn occupied(dir: &Path) -> bool {
+    match read_field(dir, "/cgroup.events", b"populated") {
+        Some(populated) => populated > 0,
+        None => count_listed(dir) > 0,
+    }
+}
+
 fn count_listed(dir: &Path) -> usize {
     let mut n = 0;
     for_each_listed(dir, |_| n += 1);

@@ -175,8 +175,11 @@ impl Cgroup {
             return Err(Error::new("no cgroup file system at /sys/fs/cgroup: cannot confine the container's devices")
                 .hint("mount cgroup2 there: mount -t cgroup2 none /sys/fs/cgroup"));
         }
-        if spec.locked {
+        let mut alive = alive;
+        if let Some(lock) = alive.as_mut() {
             stale::sweep(&all, name);
+            // This name's own group, if the launcher we took the name over from left it.
+            lock.sweep_left(&all, name);
         }
         let mut cg = Cgroup {
             dirs: Dirs::new(),
@@ -209,6 +212,9 @@ impl Cgroup {
         }
         if !v1_devices && !all.iter().any(|h| h.kind == Kind::V2) {
             return Err(Error::new("no devices cgroup controller and no cgroup2: cannot confine the container's devices"));
+        }
+        if let (Some(lock), Some(first)) = (cg._alive.as_ref(), cg.dirs.get(0)) {
+            lock.mark(&first.path);
         }
         Ok(cg)
     }
@@ -474,8 +480,7 @@ fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
 }
 
 /// The group (`knocker/<name>`, or an OCI config's cgroupsPath) under the hierarchy `root`,
-/// creating the directories on the way. A group of that path left from before (a launcher
-/// that died; this name's lock is ours now; a failed OCI create) is swept first.
+/// creating the directories on the way.
 fn make_dir(root: &Dir, group: &[u8]) -> Result<Path> {
     let parts = group.split(|&c| c == b'/').filter(|p| !p.is_empty());
     let count = parts.clone().count();
@@ -488,8 +493,16 @@ fn make_dir(root: &Dir, group: &[u8]) -> Result<Path> {
             Ok(()) if i + 1 < count => v1::prepare_parent(root, &parent, &dir)?,
             Ok(()) => {}
             Err(linker::Errno::EEXIST) if i + 1 < count => {}
+            // A group of this path exists. With processes in it, it is another container's
+            // (an OCI container's, or one an engine made): refused, never swept. Empty, it is
+            // a leftover (a failed create): made afresh.
             Err(linker::Errno::EEXIST) => {
-                stale::remove_leftover(root, group);
+                if files::occupied(&dir) {
+                    return Err(Error::new("a cgroup of this path exists and has processes in it:")
+                        .on(&dir)
+                        .hint("another container's: give this one another name (--name, the OCI id, linux.cgroupsPath)"));
+                }
+                stale::remove_empty(root, group);
                 let d = dir.as_cstr().context("cgroup path too long:")?;
                 fs::mkdir(d, 0o755).context_on("cannot create cgroup", &dir)?;
             }

@@ -7,7 +7,7 @@
 //! that cleared its parent-death signal, say — runs unsupervised. The next launcher kills
 //! everything in it and removes it, and says so.
 
-use super::{Dir, Dirs, files};
+use super::{Dir, Dirs, Path, files};
 use crate::error::{Context, Error, Result};
 use linker::sys::fs::{self, LOCK_EX, LOCK_NB, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_RDWR};
 use linker::sys::Errno;
@@ -18,8 +18,36 @@ const STATE: &core::ffi::CStr = c"/run/knocker";
 const LOCKS: &core::ffi::CStr = c"/run/knocker/@launcher";
 
 pub struct Lock {
-    _fd: Fd,
+    fd: Fd,
     path: Text<128>,
+    /// Taken over from a launcher that died: where its group was, as its lock file says.
+    pub left: Option<Mark>,
+}
+
+/// What a launcher's lock file holds once its group exists: the group's directory in the
+/// first hierarchy, with its device and inode. A sweep removes a group only while that very
+/// directory is still there — never a group of the same path made since by someone else (an
+/// OCI container with that id, say).
+pub struct Mark {
+    dev: u64,
+    ino: u64,
+    path: Path,
+}
+
+impl Mark {
+    fn parse(text: &[u8]) -> Option<Mark> {
+        let mut words = text.trim_ascii_end().splitn(3, |&c| c == b' ');
+        let dev = linker::text::decimal_value(words.next()?)?;
+        let ino = linker::text::decimal_value(words.next()?)?;
+        let mut path = Path::new();
+        path.bytes(words.next()?);
+        Some(Mark { dev, ino, path })
+    }
+
+    /// Whether the directory it names is still the one the launcher made.
+    fn still_there(&mut self) -> bool {
+        self.path.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| (st.dev, st.ino) == (self.dev, self.ino))
+    }
 }
 
 impl Lock {
@@ -59,10 +87,35 @@ impl Lock {
             let held = fs::fstat(fd.raw()).context_on("cannot stat", &path)?;
             let p = path.as_cstr().context("lock path too long")?;
             if fs::stat(p).is_ok_and(|now| now.ino == held.ino && now.dev == held.dev) {
-                return Ok(Some(Lock { _fd: fd, path }));
+                // A lock file with a mark in it was left by a launcher that died.
+                let mut text = [0u8; 512];
+                let n = fs::read_all(fd.raw(), &mut text).unwrap_or(0);
+                let left = Mark::parse(&text[..n]);
+                fs::ftruncate(fd.raw(), 0).and_then(|_| fs::rewind(fd.raw())).context_on("cannot reset", &path)?;
+                return Ok(Some(Lock { fd, path, left }));
             }
         }
         Err(Error::new("cannot take the lock (it keeps changing):").on(&path))
+    }
+}
+
+impl Lock {
+    /// Records where this launcher's group is (its directory `dir` in the first hierarchy).
+    pub fn mark(&self, dir: &Path) {
+        let mut d = dir.clone();
+        let Ok(st) = d.as_cstr().and_then(fs::stat) else { return };
+        let mut t = Text::<320>::new();
+        t.push(st.dev).push(" ").push(st.ino).push(" ").push(dir).push("\n");
+        let _ = fs::write_all(self.fd.raw(), t.as_bytes());
+    }
+
+    /// The group of the launcher this lock was taken over from, if it is still there: that
+    /// launcher died, and whatever runs in it now runs unsupervised.
+    pub fn sweep_left(&mut self, all: &Dirs, name: &[u8]) {
+        if self.left.as_mut().is_some_and(Mark::still_there) {
+            remove(all, super::launcher_group(name).as_bytes());
+        }
+        self.left = None;
     }
 }
 
@@ -78,7 +131,8 @@ impl Drop for Lock {
 /// Finds the containers whose launcher is gone — their lock file is there, but nobody holds
 /// it — kills what runs in their groups and removes the groups in every hierarchy, and the
 /// lock file. `own` is this launcher's name. (A launcher takes its lock before it makes any
-/// group and drops it after the last is gone, so every stale group has a lock file.)
+/// group, marks it with the group's directory, and drops it after the last is gone, so every
+/// stale group has a marked lock file; a group the mark does not name is nobody's to sweep.)
 pub fn sweep(all: &Dirs, own: &[u8]) {
     let Ok(dir) = fs::open(LOCKS, O_RDONLY | O_DIRECTORY) else { return };
     let mut buf = [0u8; 4096];
@@ -90,8 +144,8 @@ pub fn sweep(all: &Dirs, own: &[u8]) {
             }
             // Taking the lock proves its launcher is gone; holding it keeps a new launcher
             // of the same name out until the groups are removed. Dropping it unlinks it.
-            if let Ok(Some(_lock)) = Lock::try_take(name) {
-                remove(all, super::launcher_group(name).as_bytes());
+            if let Ok(Some(mut lock)) = Lock::try_take(name) {
+                lock.sweep_left(all, name);
                 crate::manage::forget(name);
             }
         }
@@ -128,11 +182,10 @@ fn remove(all: &Dirs, group: &[u8]) {
     say!(2; line);
 }
 
-/// A group of this container's own path that already exists in the hierarchy `root`: left by
-/// a launcher of the same name (or pid) that died, or a failed OCI create. Swept like any
-/// stale group.
-pub fn remove_leftover(root: &Dir, group: &[u8]) {
+/// A group of this container's own path that already exists in the hierarchy `root` with
+/// nothing in it (a failed OCI create's): removed, to be made afresh.
+pub fn remove_empty(root: &Dir, group: &[u8]) {
     let mut one = Dirs::new();
     let _ = one.push(*root);
-    remove(&one, group);
+    let _ = remove_quietly(&one, group);
 }

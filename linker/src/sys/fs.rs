@@ -204,6 +204,7 @@ pub fn memfd_create(name: &CStr, flags: u32) -> Result<Fd> {
 }
 
 pub const F_ADD_SEALS: i32 = 1033;
+pub const F_GET_SEALS: i32 = 1034;
 pub const F_SEAL_SEAL: usize = 1;
 pub const F_SEAL_SHRINK: usize = 2;
 pub const F_SEAL_GROW: usize = 4;
@@ -280,6 +281,18 @@ fn fstatfs_words(fd: i32) -> Result<[u64; 15]> {
     // SAFETY: the kernel fills the 120 bytes of `words`, which outlive the call.
     unsafe { call!(fstatfs, fd, words.as_mut_ptr()) }?;
     Ok(words)
+}
+
+/// `lseek(fd, 0, SEEK_SET)`: back to the start of the file.
+pub fn rewind(fd: i32) -> Result<()> {
+    // SAFETY: integer arguments only.
+    unsafe { call!(lseek, fd, 0usize, 0usize) }.map(drop)
+}
+
+/// `ftruncate(2)`.
+pub fn ftruncate(fd: i32, len: u64) -> Result<()> {
+    // SAFETY: integer arguments only.
+    unsafe { call!(ftruncate, fd, len) }.map(drop)
 }
 
 pub const LOCK_EX: i32 = 2;

