@@ -90,12 +90,16 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if spec.ns_join[1].is_none() {
         ns::sethostname(spec.hostname).context("cannot set the hostname")?;
     }
-    if let Some(path) = spec.net_join {
-        // Its owner configured it (pasta, CNI, `ip netns`): joined as it is.
-        let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the network namespace", path)?;
-        ns::setns(fd.raw(), CLONE_NEWNET).context_on("cannot join the network namespace", path)?;
-    } else if !spec.host_network {
-        net::loopback_up()?;
+    match spec.net_join {
+        // Its owner configured it (pasta, CNI, `ip netns`): used as it is. With root the
+        // launcher cloned this process into it already (crate::joined_by_the_launcher).
+        Some(path) if !crate::joined_by_the_launcher(spec) => {
+            let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the network namespace", path)?;
+            ns::setns(fd.raw(), CLONE_NEWNET).context_on("cannot join the network namespace", path)?;
+        }
+        Some(_) => {}
+        None if !spec.host_network => net::loopback_up()?,
+        None => {}
     }
 
     // The host's /proc is still in place: it names this process by its host pid.

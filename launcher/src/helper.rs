@@ -15,8 +15,18 @@ pub fn run(program: &CStr, argv: &[*const c_char]) -> Result<i32> {
 
 /// Starts `program` (see [`run`]) without waiting for it: its pid, for [`finish`].
 pub fn start(program: &CStr, argv: &[*const c_char]) -> Result<i32> {
+    start_as(program, argv, || Ok(()))
+}
+
+/// As [`start`], with `setup` run in the child first (a namespace, a user of its own); a
+/// failed setup is said and the child exits 127 without running `program`.
+pub fn start_as(program: &CStr, argv: &[*const c_char], setup: fn() -> Result<()>) -> Result<i32> {
     let child = process::fork().context("fork")?;
     if child == 0 {
+        if let Err(e) = setup() {
+            e.report();
+            process::exit(127);
+        }
         if let Ok(null) = fs::open(c"/dev/null", fs::O_RDWR) {
             let _ = fs::dup3(null.raw(), 0, 0);
             let _ = fs::dup3(null.raw(), 1, 0);

@@ -108,8 +108,7 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     let mut pid_name = Text::<16>::new();
     pid_name.push(process::getpid());
     let name = spec.name.unwrap_or(pid_name.as_bytes());
-    daily_steps(&mut spec, name);
-    let result = run_container(&mut spec, name, args, env, mask);
+    let result = daily_steps(&mut spec, name).and_then(|_| run_container(&mut spec, name, args, env, mask));
     pasta::stop();
     userns::release_slot();
     result
@@ -139,7 +138,7 @@ fn rootless(spec: &mut Spec, env: Env) -> Result<()> {
 
 /// The launcher's own steps, through the container's callbacks (knocker carries none of it):
 /// pasta once PID 1 exists, the name resolution files in the container, the overlay root.
-fn daily_steps(spec: &mut Spec, name: &[u8]) {
+fn daily_steps(spec: &mut Spec, name: &[u8]) -> Result<()> {
     if spec.daily.overlay {
         spec.root_setup = Some(overlay::setup);
     }
@@ -148,7 +147,7 @@ fn daily_steps(spec: &mut Spec, name: &[u8]) {
         netfiles::prepare(spec);
     }
     if spec.daily.pasta {
-        pasta::prepare(name, spec.daily.publish);
+        pasta::prepare(spec, name, spec.daily.publish)?;
     }
     if files || spec.daily.pasta || spec.user_namespace {
         fn on_host(pid: i32) -> Result<()> {
@@ -160,6 +159,7 @@ fn daily_steps(spec: &mut Spec, name: &[u8]) {
         }
         spec.hooks = Some(spec::Hooks { host: on_host, container: in_container });
     }
+    Ok(())
 }
 
 fn run_container(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::sys::signal::SigSet) -> Result<i32> {
@@ -232,6 +232,10 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();
+    let away = match spec.net_join {
+        Some(path) if joined_by_the_launcher(spec) => Some(net::enter(path)?),
+        _ => None,
+    };
     let pid = match clone::spawn(namespaces(spec), into, &stack, child::run, &mut ctx) {
         // Kernels before 5.7 (no CLONE_INTO_CGROUP) or 5.3 (no clone3), or a seccomp profile that
         // hides clone3: start the child plainly and move it by pid while it waits.
@@ -240,6 +244,9 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         }
         other => other.map(|pid| (pid, into.is_some())),
     };
+    if let Some(away) = away {
+        away.back()?;
+    }
     drop(ctx);
     drop(stack);
     let (pid, placed) = pid.context("cannot create the container (clone)")?;
@@ -331,6 +338,13 @@ fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
         say!(2; "launcher: ", why);
     }
     code
+}
+
+/// Whether a network namespace joined by path is entered by the launcher around the clone
+/// (with root) rather than by the child (without: only a child in its own user namespace has
+/// the capabilities setns needs).
+pub fn joined_by_the_launcher(spec: &Spec) -> bool {
+    spec.net_join.is_some() && process::geteuid() == 0
 }
 
 fn namespaces(spec: &Spec) -> u64 {

@@ -112,12 +112,8 @@ impl Drop for Registered {
 /// Removes a stale container's entry (with its stale cgroup).
 pub fn forget(name: &[u8]) {
     let _ = Registered(path(name, ".entry"));
-    // A `--net pasta` container's namespace file: gone, its pasta quits by itself.
-    let mut netns = path(name, ".netns");
-    if let Ok(p) = netns.as_cstr() {
-        let _ = linker::sys::mount::umount2(p, linker::sys::mount::MNT_DETACH);
-        let _ = fs::unlinkat(fs::AT_FDCWD, p, 0);
-    }
+    // A `--net pasta` container's namespace files: gone, its pasta quits by itself.
+    crate::pasta::forget(name);
     let _ = Registered(path(name, ".pasta"));
 }
 

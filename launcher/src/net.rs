@@ -2,7 +2,10 @@
 //! up so 127.0.0.1 works, as every runtime does.
 
 use crate::error::{Context, Result};
-use linker::sys::fs::ioctl_ptr;
+use core::ffi::CStr;
+use linker::Fd;
+use linker::sys::fs::{self, O_CLOEXEC, O_RDONLY, ioctl_ptr};
+use linker::sys::ns::{self, CLONE_NEWNET};
 use linker::sys::socket::{self, AF_INET, SOCK_DGRAM};
 
 const SIOCGIFFLAGS: u64 = 0x8913;
@@ -27,4 +30,25 @@ pub fn loopback_up() -> Result<()> {
     // SAFETY: as above.
     unsafe { ioctl_ptr(sock.raw(), SIOCSIFFLAGS, &mut req) }.context("cannot bring lo up")?;
     Ok(())
+}
+
+/// The launcher's own network namespace while it is in the container's for the clone.
+pub struct Away(Fd);
+
+/// Enters the network namespace at `path` (a namespace joined by path: `--net ns:PATH`,
+/// pasta's, an engine's) so that the container is cloned into it. With root the launcher
+/// enters it; the child could not once it has a user namespace of its own, which has no
+/// say over a namespace the host's root, or nobody's, owns.
+pub fn enter(path: &'static CStr) -> Result<Away> {
+    let ours = fs::open(c"/proc/self/ns/net", O_RDONLY | O_CLOEXEC).context("cannot open /proc/self/ns/net")?;
+    let theirs = fs::open(path, O_RDONLY | O_CLOEXEC).context_on("cannot open the network namespace", path)?;
+    ns::setns(theirs.raw(), CLONE_NEWNET).context_on("cannot join the network namespace", path)?;
+    Ok(Away(ours))
+}
+
+impl Away {
+    /// Back to the launcher's own network namespace.
+    pub fn back(self) -> Result<()> {
+        ns::setns(self.0.raw(), CLONE_NEWNET).context("cannot return to the launcher's network namespace")
+    }
 }

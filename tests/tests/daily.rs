@@ -158,7 +158,15 @@ fn with_a_network_the_container_gets_its_own_resolv_conf_hosts_and_hostname() {
 
 /// pasta processes of the container `name` (its command line names the namespace file).
 fn pasta_left(name: &str) -> Vec<i32> {
-    processes_with(&format!("@launcher/{name}.netns"))
+    processes_with(&format!("/run/knocker-pasta/{name}/netns"))
+}
+
+/// `Uid:` and `Gid:` of a process, and whether it is in the host's user namespace.
+fn identity(pid: i32) -> (String, String, bool) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| status.lines().find(|l| l.starts_with(name)).unwrap_or("").split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+    let host_userns = std::fs::read_link(format!("/proc/{pid}/ns/user")).ok() == std::fs::read_link("/proc/1/ns/user").ok();
+    (field("Uid:"), field("Gid:"), host_userns)
 }
 
 #[test]
@@ -172,14 +180,24 @@ fn net_pasta_reaches_the_host_and_the_network_and_leaves_nothing() {
                           for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done; \
                           grep -c ^nameserver /etc/resolv.conf");
     let name = format!("pasta-{}", std::process::id());
+    // While it runs, pasta is nobody, outside the host's user namespace: never host root.
+    let mut c = Running::spawn(launcher(&["--net", "pasta", "--name", &name], &rootfs()).args(["sleep", "5"]));
+    assert!(eventually(std::time::Duration::from_secs(5), || !pasta_left(&name).is_empty()), "no pasta");
+    let pasta = pasta_left(&name)[0];
+    let (uid, gid, in_host_userns) = identity(pasta);
+    assert_eq!((uid.as_str(), gid.as_str()), ("65534 65534 65534 65534", "65534 65534 65534 65534"), "pasta's ids");
+    assert!(!in_host_userns, "pasta should have left the host's user namespace");
+    c.signal(libc::SIGTERM);
+    assert!(c.wait(std::time::Duration::from_secs(10)).is_some());
+    // The gateway is the host, its loopback-only services included (the server is on 127.0.0.1).
     let out = container(&["--net", "pasta", "--name", &name], &script);
     assert_eq!((out.code, out.stdout.as_str()), (0, "1\nhello from the host\n1\n"), "{out:?}");
     // Control: the default namespace has only lo.
     let out = container(&[], &format!("nc 192.0.2.1 {port} </dev/null"));
     assert_ne!(out.code, 0, "{out:?}");
     assert!(eventually(std::time::Duration::from_secs(3), || pasta_left(&name).is_empty()), "pasta stopped: {:?}", pasta_left(&name));
-    assert!(!std::path::Path::new(&format!("/run/knocker/@launcher/{name}.netns")).exists());
-    assert!(!mountinfo().iter().any(|l| l.contains(&format!("{name}.netns"))));
+    assert!(!std::path::Path::new(&format!("/run/knocker-pasta/{name}")).exists());
+    assert!(!mountinfo().iter().any(|l| l.contains(&format!("knocker-pasta/{name}/"))));
 }
 
 #[test]
@@ -249,11 +267,12 @@ fn a_pasta_left_by_a_killed_launcher_goes_with_its_stale_group() {
     // Alone: any other launcher starting meanwhile would sweep the stale group itself.
     let _g = exclusive();
     let name = format!("stale-pasta-{}", std::process::id());
-    let netns = std::path::PathBuf::from(format!("/run/knocker/@launcher/{name}.netns"));
+    let netns = std::path::PathBuf::from(format!("/run/knocker-pasta/{name}/netns"));
     let mut c = Running::spawn(launcher(&["--net", "pasta", "--name", &name], &rootfs()).args(["sleep", "30"]));
     // Running: pasta has put itself in the background (its pid file is there).
-    let pid_file = netns.with_extension("pasta");
-    assert!(eventually(std::time::Duration::from_secs(5), || netns.exists() && pid_file.exists() && !pasta_left(&name).is_empty()));
+    let pid_file = netns.with_file_name("pid");
+    let pid_written = || std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty());
+    assert!(eventually(std::time::Duration::from_secs(5), || netns.exists() && pid_written() && !pasta_left(&name).is_empty()));
     c.signal(libc::SIGKILL);
     assert!(c.wait(std::time::Duration::from_secs(5)).is_some());
     // The container died with its launcher; pasta and the namespace file stay until the next
