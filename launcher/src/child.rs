@@ -294,6 +294,9 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     for fd in 3..kept {
         let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
     }
+    if let Some(mask) = spec.umask {
+        fs::umask(mask);
+    }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
     let errno = match (spec.init, ctx.init) {
         (Init::Bundled(_), Some(memfd)) => match process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH) {

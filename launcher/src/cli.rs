@@ -249,7 +249,7 @@ impl Options {
                 None => return bad("bad --tmpfs (an absolute path):"),
             },
             b"--env" if spec::valid_env(v) => {
-                self.env.push(value).map_err(|_| usage_error("too many --env (at most 64)", b""))?
+                self.env.push(value).map_err(|_| usage_error("too many --env (at most 4096)", b""))?
             }
             b"--env" => return bad("bad --env (KEY=VALUE):"),
             b"--workdir" if spec::parse_container_path(v).is_some() => self.workdir = Some(value),
