@@ -13,6 +13,7 @@ pub mod arena;
 pub mod config;
 pub mod hooks;
 pub mod json;
+pub mod schema;
 pub mod seccomp;
 pub mod state;
 
