@@ -402,6 +402,17 @@ mod tests {
     }
 
     #[test]
+    fn the_userns_overflow_finding_is_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/findings/parsers");
+        assert!(dir.is_dir(), "{} is missing: the reader findings are regression inputs (clone shared/ beside the repository)", dir.display());
+        let line = std::fs::read_to_string(dir.join("cli_userns_overflow.txt")).unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(error(&words), "launcher: bad --userns (auto, or HOSTID:COUNT): 4294967296:18446744069414584325 (see launcher --help)");
+        // Control: a range that fits is read.
+        assert_eq!(spec(&["launcher", "--userns=100000:65536", "/rootfs"]).daily.userns, Some((100000, 65536)));
+    }
+
+    #[test]
     fn usage_errors_name_the_culprit() {
         assert_eq!(error(&["launcher", "--bogus", "r"]), "launcher: unknown option --bogus (see launcher --help)");
         assert_eq!(error(&["launcher"]), "launcher: missing ROOTFS (see launcher --help)");

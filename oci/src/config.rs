@@ -247,7 +247,7 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
                 // runc skips, with a warning, a name it does not know; knocker refuses it (and
                 // `ALL`, lowercase or bare names, which runc does not know either).
                 bits |= spec::oci_cap(name)
-                    .ok_or_else(|| Error::new("config.json:").on(field).on(": not a capability (CAP_ and the kernel's name):").on(name))?;
+                    .ok_or_else(|| Error::new("config.json:").on(field).on(": not a capability (CAP_ and the kernel's name): ").on(name))?;
             }
             Ok(bits)
         };
