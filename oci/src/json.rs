@@ -453,6 +453,12 @@ impl<'a> Value<'a> {
         (self.kind() == Kind::String && self.src.len() >= 2).then(|| &self.src[1..self.src.len() - 1])
     }
 
+    /// Hands the decoded string to `out` piece by piece, NULs and all (None: not a string).
+    pub fn decode_with(&self, out: impl FnMut(&[u8])) -> Option<()> {
+        decode(self.raw_str()?, out);
+        Some(())
+    }
+
     /// The length of the decoded string (None: not a string).
     pub fn decoded_len(&self) -> Option<usize> {
         let raw = self.raw_str()?;

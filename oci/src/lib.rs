@@ -17,6 +17,8 @@ pub mod schema;
 pub mod seccomp;
 pub mod state;
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod findings;
 
 use crate::state::{Saved, Status};

@@ -147,7 +147,7 @@ pub const RESOURCES: Ty = Ty::Obj(&[
     ("rdma", Ty::Zero(&Ty::Any, "rdma limits are not supported")),
     ("unified", Ty::Zero(&Ty::Map(&Ty::Str), "cgroup v2 files by name (unified) are not supported")),
 ]);
-const SECCOMP: Ty = Ty::Obj(&[
+pub const SECCOMP: Ty = Ty::Obj(&[
     ("defaultAction", Ty::Str),
     ("defaultErrnoRet", ERRNO),
     ("architectures", STRINGS),
