@@ -23,9 +23,8 @@ use launcher::error::{Error, Result};
 pub enum Ty {
     Bool,
     Str,
-    /// An integer from `.0` to `.1`, described by `.2` (Go's integer kinds, or knocker's
-    /// narrower range where it has one).
-    Int(i64, u64, &'static str),
+    /// An integer (see [`Int`]).
+    Int(&'static Int),
     List(&'static Ty),
     Obj(&'static [(&'static str, Ty)]),
     /// A `map[string]…`: any names, each once, at most [`MAX_MAP`].
@@ -33,31 +32,36 @@ pub enum Ty {
     /// Anything (only the zero check of [`Ty::Zero`] looks at it).
     Any,
     /// A member knocker does not apply: accepted at its zero value only; the reason.
-    Zero(&'static Ty, &'static str),
+    Zero(&'static (Ty, &'static str)),
     /// A member knocker does not apply and whose every value means something: refused.
     Never(&'static str),
 }
 
+/// An integer from `.0` to `.1`, described by `.2` (Go's integer kinds, or knocker's
+/// narrower range where it has one). Behind a reference, as the tables are most of the schema's
+/// size.
+pub struct Int(i64, u64, &'static str);
+
 /// Members of one map (`annotations`, `sysctl`): duplicates are looked for pairwise.
 pub const MAX_MAP: usize = 1024;
 
-pub const U16: Ty = Ty::Int(0, 0xffff, "expected an integer from 0 to 65535");
-pub const U32: Ty = Ty::Int(0, u32::MAX as u64, "expected an integer from 0 to 4294967295");
-pub const U64: Ty = Ty::Int(0, u64::MAX, "expected an integer from 0 to 18446744073709551615");
-pub const I64: Ty = Ty::Int(i64::MIN, i64::MAX as u64, "expected an integer that fits 64 bits");
+pub const U16: Ty = Ty::Int(&Int(0, 0xffff, "expected an integer from 0 to 65535"));
+pub const U32: Ty = Ty::Int(&Int(0, u32::MAX as u64, "expected an integer from 0 to 4294967295"));
+pub const U64: Ty = Ty::Int(&Int(0, u64::MAX, "expected an integer from 0 to 18446744073709551615"));
+pub const I64: Ty = Ty::Int(&Int(i64::MIN, i64::MAX as u64, "expected an integer that fits 64 bits"));
 /// uid and gid: uint32 in Go, without -1 (4294967295), which is no id.
-const ID: Ty = Ty::Int(0, u32::MAX as u64 - 1, "expected an id from 0 to 4294967294");
+const ID: Ty = Ty::Int(&Int(0, u32::MAX as u64 - 1, "expected an id from 0 to 4294967294"));
 /// libseccomp keeps 16 bits of an errno (runc casts it to int16).
-const ERRNO: Ty = Ty::Int(0, 0xffff, "expected an errno from 0 to 65535");
+const ERRNO: Ty = Ty::Int(&Int(0, 0xffff, "expected an errno from 0 to 65535"));
 const STRINGS: Ty = Ty::List(&Ty::Str);
 
 const ROOT: Ty = Ty::Obj(&[("path", Ty::Str), ("readonly", Ty::Bool)]);
 const USER: Ty = Ty::Obj(&[
     ("uid", ID),
     ("gid", ID),
-    ("umask", Ty::Int(0, 0o777, "expected a umask from 0 to 511 (0777)")),
+    ("umask", Ty::Int(&Int(0, 0o777, "expected a umask from 0 to 511 (0777)"))),
     ("additionalGids", Ty::List(&ID)),
-    ("username", Ty::Zero(&Ty::Str, "a Windows field")),
+    ("username", Ty::Zero(&(Ty::Str, "a Windows field"))),
 ]);
 const CAPABILITIES: Ty =
     Ty::Obj(&[("bounding", STRINGS), ("effective", STRINGS), ("inheritable", STRINGS), ("permitted", STRINGS), ("ambient", STRINGS)]);
@@ -67,18 +71,18 @@ pub const PROCESS: Ty = Ty::Obj(&[
     ("consoleSize", Ty::Obj(&[("height", U16), ("width", U16)])),
     ("user", USER),
     ("args", STRINGS),
-    ("commandLine", Ty::Zero(&Ty::Str, "a Windows field")),
+    ("commandLine", Ty::Zero(&(Ty::Str, "a Windows field"))),
     ("env", STRINGS),
     ("cwd", Ty::Str),
     ("capabilities", CAPABILITIES),
     ("rlimits", Ty::List(&RLIMIT)),
     ("noNewPrivileges", Ty::Bool),
     ("apparmorProfile", Ty::Str),
-    ("oomScoreAdj", Ty::Int(-1000, 1000, "expected an integer from -1000 to 1000")),
-    ("scheduler", Ty::Zero(&Ty::Any, "scheduling policies are not supported")),
+    ("oomScoreAdj", Ty::Int(&Int(-1000, 1000, "expected an integer from -1000 to 1000"))),
+    ("scheduler", Ty::Zero(&(Ty::Any, "scheduling policies are not supported"))),
     ("selinuxLabel", Ty::Str),
-    ("ioPriority", Ty::Zero(&Ty::Any, "I/O priorities are not supported")),
-    ("execCPUAffinity", Ty::Zero(&Ty::Any, "CPU affinity is not supported")),
+    ("ioPriority", Ty::Zero(&(Ty::Any, "I/O priorities are not supported"))),
+    ("execCPUAffinity", Ty::Zero(&(Ty::Any, "CPU affinity is not supported"))),
 ]);
 const ID_MAPPING: Ty = Ty::Obj(&[("containerID", U32), ("hostID", U32), ("size", U32)]);
 const MOUNT: Ty = Ty::Obj(&[
@@ -86,14 +90,14 @@ const MOUNT: Ty = Ty::Obj(&[
     ("type", Ty::Str),
     ("source", Ty::Str),
     ("options", STRINGS),
-    ("uidMappings", Ty::Zero(&Ty::Any, "idmapped mounts are not supported")),
-    ("gidMappings", Ty::Zero(&Ty::Any, "idmapped mounts are not supported")),
+    ("uidMappings", Ty::Zero(&(Ty::Any, "idmapped mounts are not supported"))),
+    ("gidMappings", Ty::Zero(&(Ty::Any, "idmapped mounts are not supported"))),
 ]);
 const HOOK: Ty = Ty::List(&Ty::Obj(&[
     ("path", Ty::Str),
     ("args", STRINGS),
     ("env", STRINGS),
-    ("timeout", Ty::Int(1, i64::MAX as u64, "expected a positive number of seconds")),
+    ("timeout", Ty::Int(&Int(1, i64::MAX as u64, "expected a positive number of seconds"))),
 ]));
 const HOOKS: Ty = Ty::Obj(&[
     ("prestart", HOOK),
@@ -115,45 +119,45 @@ const DEVICE: Ty = Ty::Obj(&[
 const DEVICE_RULE: Ty = Ty::Obj(&[("allow", Ty::Bool), ("type", Ty::Str), ("major", I64), ("minor", I64), ("access", Ty::Str)]);
 const MEMORY: Ty = Ty::Obj(&[
     ("limit", I64),
-    ("reservation", Ty::Zero(&I64, "memory reservations (soft limits) are not supported")),
+    ("reservation", Ty::Zero(&(I64, "memory reservations (soft limits) are not supported"))),
     ("swap", I64),
-    ("kernel", Ty::Zero(&I64, "kernel memory limits are not supported")),
-    ("kernelTCP", Ty::Zero(&I64, "kernel memory limits are not supported")),
+    ("kernel", Ty::Zero(&(I64, "kernel memory limits are not supported"))),
+    ("kernelTCP", Ty::Zero(&(I64, "kernel memory limits are not supported"))),
     // 0 is a setting of its own (avoid swapping), so no value is the same as none.
     ("swappiness", Ty::Never("memory swappiness is not supported")),
-    ("disableOOMKiller", Ty::Zero(&Ty::Bool, "turning the OOM killer off is not supported")),
-    ("useHierarchy", Ty::Zero(&Ty::Bool, "memory.use_hierarchy is not supported")),
-    ("checkBeforeUpdate", Ty::Zero(&Ty::Bool, "checkBeforeUpdate is not supported")),
+    ("disableOOMKiller", Ty::Zero(&(Ty::Bool, "turning the OOM killer off is not supported"))),
+    ("useHierarchy", Ty::Zero(&(Ty::Bool, "memory.use_hierarchy is not supported"))),
+    ("checkBeforeUpdate", Ty::Zero(&(Ty::Bool, "checkBeforeUpdate is not supported"))),
 ]);
 const CPU: Ty = Ty::Obj(&[
-    ("shares", Ty::Zero(&U64, "CPU shares (weights) are not supported")),
+    ("shares", Ty::Zero(&(U64, "CPU shares (weights) are not supported"))),
     ("quota", I64),
-    ("burst", Ty::Zero(&U64, "CPU burst is not supported")),
+    ("burst", Ty::Zero(&(U64, "CPU burst is not supported"))),
     ("period", U64),
-    ("realtimeRuntime", Ty::Zero(&I64, "real-time CPU limits are not supported")),
-    ("realtimePeriod", Ty::Zero(&U64, "real-time CPU limits are not supported")),
-    ("cpus", Ty::Zero(&Ty::Str, "cpusets are not supported")),
-    ("mems", Ty::Zero(&Ty::Str, "cpusets are not supported")),
-    ("idle", Ty::Zero(&I64, "cpu.idle is not supported")),
+    ("realtimeRuntime", Ty::Zero(&(I64, "real-time CPU limits are not supported"))),
+    ("realtimePeriod", Ty::Zero(&(U64, "real-time CPU limits are not supported"))),
+    ("cpus", Ty::Zero(&(Ty::Str, "cpusets are not supported"))),
+    ("mems", Ty::Zero(&(Ty::Str, "cpusets are not supported"))),
+    ("idle", Ty::Zero(&(I64, "cpu.idle is not supported"))),
 ]);
 pub const RESOURCES: Ty = Ty::Obj(&[
     ("devices", Ty::List(&DEVICE_RULE)),
     ("memory", MEMORY),
     ("cpu", CPU),
     ("pids", Ty::Obj(&[("limit", I64)])),
-    ("blockIO", Ty::Zero(&Ty::Any, "block I/O limits are not supported")),
-    ("hugepageLimits", Ty::Zero(&Ty::Any, "hugetlb limits are not supported")),
-    ("network", Ty::Zero(&Ty::Any, "net_cls and net_prio are not supported")),
-    ("rdma", Ty::Zero(&Ty::Any, "rdma limits are not supported")),
-    ("unified", Ty::Zero(&Ty::Map(&Ty::Str), "cgroup v2 files by name (unified) are not supported")),
+    ("blockIO", Ty::Zero(&(Ty::Any, "block I/O limits are not supported"))),
+    ("hugepageLimits", Ty::Zero(&(Ty::Any, "hugetlb limits are not supported"))),
+    ("network", Ty::Zero(&(Ty::Any, "net_cls and net_prio are not supported"))),
+    ("rdma", Ty::Zero(&(Ty::Any, "rdma limits are not supported"))),
+    ("unified", Ty::Zero(&(Ty::Map(&Ty::Str), "cgroup v2 files by name (unified) are not supported"))),
 ]);
 pub const SECCOMP: Ty = Ty::Obj(&[
     ("defaultAction", Ty::Str),
     ("defaultErrnoRet", ERRNO),
     ("architectures", STRINGS),
     ("flags", STRINGS),
-    ("listenerPath", Ty::Zero(&Ty::Str, "seccomp agents are not supported")),
-    ("listenerMetadata", Ty::Zero(&Ty::Str, "seccomp agents are not supported")),
+    ("listenerPath", Ty::Zero(&(Ty::Str, "seccomp agents are not supported"))),
+    ("listenerMetadata", Ty::Zero(&(Ty::Str, "seccomp agents are not supported"))),
     (
         "syscalls",
         Ty::List(&Ty::Obj(&[
@@ -163,7 +167,7 @@ pub const SECCOMP: Ty = Ty::Obj(&[
             (
                 "args",
                 Ty::List(&Ty::Obj(&[
-                    ("index", Ty::Int(0, 5, "index is 0 to 5")),
+                    ("index", Ty::Int(&Int(0, 5, "index is 0 to 5"))),
                     ("value", U64),
                     ("valueTwo", U64),
                     ("op", Ty::Str),
@@ -180,32 +184,32 @@ const LINUX: Ty = Ty::Obj(&[
     ("cgroupsPath", Ty::Str),
     ("namespaces", Ty::List(&Ty::Obj(&[("type", Ty::Str), ("path", Ty::Str)]))),
     ("devices", Ty::List(&DEVICE)),
-    ("netDevices", Ty::Zero(&Ty::Any, "moving network devices in is not supported")),
+    ("netDevices", Ty::Zero(&(Ty::Any, "moving network devices in is not supported"))),
     ("seccomp", SECCOMP),
     ("rootfsPropagation", Ty::Str),
     ("maskedPaths", STRINGS),
     ("readonlyPaths", STRINGS),
     ("mountLabel", Ty::Str),
-    ("intelRdt", Ty::Zero(&Ty::Any, "Intel RDT (resctrl) is not supported")),
-    ("memoryPolicy", Ty::Zero(&Ty::Any, "memory policies are not supported")),
+    ("intelRdt", Ty::Zero(&(Ty::Any, "Intel RDT (resctrl) is not supported"))),
+    ("memoryPolicy", Ty::Zero(&(Ty::Any, "memory policies are not supported"))),
     ("personality", Ty::Obj(&[("domain", Ty::Str), ("flags", STRINGS)])),
-    ("timeOffsets", Ty::Zero(&Ty::Any, "time namespaces are not supported")),
+    ("timeOffsets", Ty::Zero(&(Ty::Any, "time namespaces are not supported"))),
 ]);
 pub const CONFIG: Ty = Ty::Obj(&[
     ("ociVersion", Ty::Str),
     ("process", PROCESS),
     ("root", ROOT),
     ("hostname", Ty::Str),
-    ("domainname", Ty::Zero(&Ty::Str, "setting the NIS domain name is not supported")),
+    ("domainname", Ty::Zero(&(Ty::Str, "setting the NIS domain name is not supported"))),
     ("mounts", Ty::List(&MOUNT)),
     ("hooks", HOOKS),
     ("annotations", Ty::Map(&Ty::Str)),
     ("linux", LINUX),
-    ("solaris", Ty::Zero(&Ty::Any, "not a Linux container's field")),
-    ("windows", Ty::Zero(&Ty::Any, "not a Linux container's field")),
-    ("vm", Ty::Zero(&Ty::Any, "virtual-machine containers are not supported")),
-    ("zos", Ty::Zero(&Ty::Any, "not a Linux container's field")),
-    ("freebsd", Ty::Zero(&Ty::Any, "not a Linux container's field")),
+    ("solaris", Ty::Zero(&(Ty::Any, "not a Linux container's field"))),
+    ("windows", Ty::Zero(&(Ty::Any, "not a Linux container's field"))),
+    ("vm", Ty::Zero(&(Ty::Any, "virtual-machine containers are not supported"))),
+    ("zos", Ty::Zero(&(Ty::Any, "not a Linux container's field"))),
+    ("freebsd", Ty::Zero(&(Ty::Any, "not a Linux container's field"))),
 ]);
 
 /// Where a value sits: its member name or index, and the value it is in.
@@ -283,7 +287,7 @@ fn walk(doc: &'static str, v: Value, ty: &Ty, at: &At) -> Result<()> {
     match *ty {
         Ty::Bool => want(Kind::Bool, "expected true or false"),
         Ty::Str => want(Kind::String, "expected a string"),
-        Ty::Int(min, max, what) => {
+        Ty::Int(&Int(min, max, what)) => {
             let fits = match v.src.first() {
                 Some(b'-') => v.as_i64().is_some_and(|n| n >= min),
                 _ => v.as_u64().is_some_and(|n| n <= max),
@@ -291,7 +295,7 @@ fn walk(doc: &'static str, v: Value, ty: &Ty, at: &At) -> Result<()> {
             if kind == Kind::Number && fits { Ok(()) } else { Err(refuse(doc, at, what)) }
         }
         Ty::Any => Ok(()),
-        Ty::Zero(inner, why) => {
+        Ty::Zero((inner, why)) => {
             walk(doc, v, inner, at)?;
             if is_zero(v) { Ok(()) } else { Err(refuse(doc, at, why)) }
         }
