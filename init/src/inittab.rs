@@ -95,6 +95,10 @@ pub fn parse_line(line: usize, text: &[u8]) -> Result<Option<Entry<'_>>, Bad> {
     Ok(Some(Entry { line, tty: tty.trim_ascii(), action, process }))
 }
 
+/// The largest `/etc/inittab` read (busybox's are a few hundred bytes); one this size or
+/// larger is refused whole rather than read cut short.
+pub const MAX_BYTES: usize = 1 << 20;
+
 /// Every line of `text` with its number and what it parsed to.
 pub fn lines(text: &[u8]) -> impl Iterator<Item = (usize, Result<Option<Entry<'_>>, Bad>)> {
     text.split(|&c| c == b'\n').enumerate().map(|(i, l)| (i + 1, parse_line(i + 1, l)))
@@ -161,5 +165,28 @@ console::respawn:/sbin/getty -L  console 0 vt100 # GENERIC_SERIAL
         assert_eq!(parse_line(1, b""), Ok(None));
         let e = parse_line(3, b"tty1::askfirst:-/bin/sh -c 'echo a:b'").unwrap().unwrap();
         assert_eq!((e.tty, e.action, e.process), (&b"tty1"[..], Action::Askfirst, &b"-/bin/sh -c 'echo a:b'"[..]));
+    }
+}
+
+#[cfg(test)]
+mod findings {
+    use super::*;
+
+    /// The shared reproducers (`../shared/findings/parsers` beside the workspace).
+    fn finding(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/findings/parsers");
+        assert!(dir.is_dir(), "{} is missing: the reader findings are regression inputs (clone shared/ beside the repository)", dir.display());
+        std::fs::read(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn an_inittab_over_64k_is_read_whole() {
+        let file = finding("inittab_over_64k");
+        let last = |text: &[u8]| lines(text).filter_map(|(_, e)| e.ok().flatten()).find(|e| e.process.starts_with(b"/bin/rm")).map(|e| e.process.to_vec());
+        // Control: read to 64 KiB, the cut line ran as `rm -rf /var`.
+        assert_eq!(last(&file[..64 * 1024]).as_deref(), Some(&b"/bin/rm -rf /var"[..]));
+        // Now the whole file is read (it is well under the limit), the line as written.
+        assert!(file.len() < MAX_BYTES);
+        assert_eq!(last(&file).as_deref(), Some(&b"/bin/rm -rf /var/lib/app/cache"[..]));
     }
 }

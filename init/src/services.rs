@@ -38,11 +38,18 @@ pub struct Services {
 }
 
 /// Reads `/etc/inittab`; None when there is none. A line that cannot be used is skipped with
-/// a warning naming its number; the rest still runs.
+/// a warning naming its number; the rest still runs. A file of [`inittab::MAX_BYTES`] or
+/// more is refused whole, in one line (a cut last line must never run), and the box runs as
+/// without one.
 pub fn load(mask: SigSet, envp: *const *const c_char, path: &'static [u8]) -> Option<Services> {
     let fd = fs::open(PATH, fs::O_RDONLY).ok()?;
-    let mut map = Mapping::new(64 * 1024, 0).ok()?;
+    // Untouched pages of the mapping cost nothing.
+    let mut map = Mapping::new(inittab::MAX_BYTES, 0).ok()?;
     let n = fs::read_all(fd.raw(), map.as_slice_mut::<u8>()).ok()?;
+    if n >= inittab::MAX_BYTES {
+        say!(2; "init: /etc/inittab: 1 MiB or more: not read");
+        return None;
+    }
     // PID 1 keeps the table for its whole life: the mapping is never unmapped.
     let bytes: &'static [u8] = {
         let ptr = map.as_ptr();

@@ -310,6 +310,9 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     for fd in 3..kept {
         let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
     }
+    if let Some(mask) = spec.umask {
+        fs::umask(mask);
+    }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
     security::filter_last(spec, ctx.keep)?;
     let errno = match (spec.init, ctx.init) {

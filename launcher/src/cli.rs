@@ -249,7 +249,7 @@ impl Options {
                 None => return bad("bad --tmpfs (an absolute path):"),
             },
             b"--env" if spec::valid_env(v) => {
-                self.env.push(value).map_err(|_| usage_error("too many --env (at most 64)", b""))?
+                self.env.push(value).map_err(|_| usage_error("too many --env (at most 4096)", b""))?
             }
             b"--env" => return bad("bad --env (KEY=VALUE):"),
             b"--workdir" if spec::parse_container_path(v).is_some() => self.workdir = Some(value),
@@ -399,6 +399,17 @@ mod tests {
         assert_eq!(s.mounts.get(1), Some(Mount::Tmpfs { dst: b"/t" }));
         assert_eq!(s.env.len(), 2);
         assert_eq!(s.caps, 1 << 10);
+    }
+
+    #[test]
+    fn the_userns_overflow_finding_is_refused() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/findings/parsers");
+        assert!(dir.is_dir(), "{} is missing: the reader findings are regression inputs (clone shared/ beside the repository)", dir.display());
+        let line = std::fs::read_to_string(dir.join("cli_userns_overflow.txt")).unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(error(&words), "launcher: bad --userns (auto, or HOSTID:COUNT): 4294967296:18446744069414584325 (see launcher --help)");
+        // Control: a range that fits is read.
+        assert_eq!(spec(&["launcher", "--userns=100000:65536", "/rootfs"]).daily.userns, Some((100000, 65536)));
     }
 
     #[test]

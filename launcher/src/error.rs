@@ -140,7 +140,12 @@ impl Error {
         detail(self.0, |d| {
             t.push(d.what);
             if !d.subject.is_empty() {
-                t.push(" ").push(&d.subject);
+                t.push(" ");
+                // A subject is often the user's own text: a control character in it (a
+                // newline) must not break the one line.
+                for &c in d.subject.as_bytes() {
+                    t.bytes(&[if c < 0x20 || c == 0x7f { b'?' } else { c }]);
+                }
             }
             if let Some(e) = d.errno {
                 t.push(": ").push(e);
@@ -218,5 +223,8 @@ mod tests {
         );
         assert_eq!(e.code(), 125);
         assert_eq!(Error::new("unknown option").on("--x").line().as_bytes(), b"launcher: unknown option --x");
+        // Found by the cli fuzz target: the user's newline split the line in two.
+        assert_eq!(Error::new("bad --memory:").on(&b"1
+2"[..]).line().as_bytes(), b"launcher: bad --memory: 1?2?");
     }
 }

@@ -92,8 +92,19 @@ pub struct Limits {
     /// The pids limit is knocker's default, not the user's: a host without the pids
     /// controller runs the container without it rather than refusing.
     pub pids_by_default: bool,
-    /// CPU quota in microseconds per [`CPU_PERIOD_US`].
+    /// CPU quota in microseconds per [`Limits::period_us`].
     pub cpu_quota_us: Option<u64>,
+    /// The quota's period in microseconds (0: [`CPU_PERIOD_US`]); an OCI config may give its own.
+    pub cpu_period_us: u64,
+    /// Memory and swap together (an OCI config's `memory.swap`, as runc reads it; `u64::MAX`:
+    /// no swap limit). None: no swap at all (the memory limit for both).
+    pub swap: Option<u64>,
+}
+
+impl Limits {
+    pub fn period_us(&self) -> u64 {
+        if self.cpu_period_us == 0 { CPU_PERIOD_US } else { self.cpu_period_us }
+    }
 }
 
 /// How `--pids` was given: a count, `max` (no limit), or not at all (knocker's default).
@@ -169,7 +180,9 @@ pub const CPU_PERIOD_US: u64 = 100_000;
 pub const MAX_MOUNTS: usize = 32;
 pub const MAX_PROC_PATHS: usize = 32;
 pub const MAX_GROUPS: usize = 32;
-pub const MAX_ENV: usize = 64;
+/// Environment entries: far beyond what engines send (Kubernetes adds a few per service of
+/// the namespace), and refused in one line past it.
+pub const MAX_ENV: usize = 4096;
 
 /// The default hostname inside the container.
 pub const DEFAULT_HOSTNAME: &[u8] = b"knocker";
@@ -191,6 +204,8 @@ pub struct Spec {
     pub workdir: &'static CStr,
     pub uid: u32,
     pub gid: u32,
+    /// The program's umask (an OCI config's `user.umask`); None: as inherited.
+    pub umask: Option<u32>,
     /// Supplementary groups (an OCI config's `additionalGids`); none by default.
     pub groups: List<u32, MAX_GROUPS>,
     /// `--user` as given, resolved in the container's own passwd and group files before it
@@ -277,6 +292,7 @@ impl Spec {
             workdir: c"/",
             uid: 0,
             gid: 0,
+            umask: None,
             groups: List::new(),
             user: None,
             home: linker::Text::new(),
@@ -393,11 +409,13 @@ pub fn parse_publish(s: &[u8]) -> Option<(u16, u16, bool)> {
     Some((port(&ports[..colon])?, port(&ports[colon + 1..])?, udp))
 }
 
-/// `HOSTID:COUNT` of `--userns`: COUNT at least 1, the range inside 32 bits.
+/// `HOSTID:COUNT` of `--userns`: COUNT at least 1, the range inside 32 bits (the sum checked:
+/// `4294967296:18446744069414584325` wrapped around to `(0, 5)`, container root as host root).
 pub fn parse_id_range(s: &[u8]) -> Option<(u32, u32)> {
     let colon = s.iter().position(|&c| c == b':')?;
     let (start, count) = (digits(&s[..colon])?, digits(&s[colon + 1..])?);
-    (start > 0 && count > 0 && start + count <= u32::MAX as u64).then_some((start as u32, count as u32))
+    let end = start.checked_add(count)?;
+    (start > 0 && count > 0 && end <= u32::MAX as u64).then_some((start as u32, count as u32))
 }
 
 /// An IPv4 address (four numbers up to 255) or an IPv6 one (hex groups and colons).
@@ -460,7 +478,15 @@ const fn caps(list: &[u32]) -> u64 {
     set
 }
 
-/// `SYS_ADMIN`, `CAP_SYS_ADMIN`, `sys_admin` → its bit; `ALL` → every bit.
+/// A capability as an OCI config names it and runc reads it: `CAP_` and the kernel's name in
+/// capitals, exactly (no `ALL`, no lowercase, no bare `SYS_ADMIN`) → its bit.
+pub fn oci_cap(s: &[u8]) -> Option<u64> {
+    let bare = s.strip_prefix(b"CAP_")?;
+    CAP_NAMES.iter().position(|n| n.as_bytes() == bare).map(|i| 1u64 << i)
+}
+
+/// `SYS_ADMIN`, `CAP_SYS_ADMIN`, `sys_admin` → its bit; `ALL` → every bit (the launcher's
+/// `--cap-add`; a config's names are [`oci_cap`]'s).
 pub fn parse_cap(s: &[u8]) -> Option<u64> {
     let upper = |c: &u8| c.to_ascii_uppercase();
     let eq = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().map(upper).eq(b.iter().copied());
@@ -559,5 +585,24 @@ mod tests {
         assert_eq!(parse_cap(b"all"), Some(ALL_CAPS));
         assert_eq!(parse_cap(b"CAP_"), None);
         assert_eq!(parse_cap(b"NOPE"), None);
+        assert_eq!(oci_cap(b"CAP_SYS_ADMIN"), Some(1 << 21));
+        assert_eq!(oci_cap(b"CAP_CHECKPOINT_RESTORE"), Some(1 << 40));
+        // Controls: the launcher's friendlier forms, which a config does not get.
+        for (name, launcher) in [(&b"CAP_ALL"[..], Some(ALL_CAPS)), (b"ALL", Some(ALL_CAPS)), (b"cap_sys_admin", Some(1 << 21)), (b"SYS_PTRACE", Some(1 << 19)), (b"CAP_", None), (b"CAP_NOPE", None)] {
+            assert_eq!(parse_cap(name), launcher);
+            assert_eq!(oci_cap(name), None, "{:?}", core::str::from_utf8(name));
+        }
+    }
+
+    #[test]
+    fn userns_ranges_are_checked_sums() {
+        assert_eq!(parse_id_range(b"100000:65536"), Some((100000, 65536)));
+        assert_eq!(parse_id_range(b"1:4294967294"), Some((1, 4294967294)));
+        // Control: the wrapping sum read this as (0, 5), container root as host root.
+        assert_eq!(4294967296u64.wrapping_add(18446744069414584325), 5);
+        assert_eq!(parse_id_range(b"4294967296:18446744069414584325"), None);
+        assert_eq!(parse_id_range(b"1:4294967295"), None);
+        assert_eq!(parse_id_range(b"0:5"), None);
+        assert_eq!(parse_id_range(b"5:0"), None);
     }
 }

@@ -22,6 +22,17 @@ impl Arena {
         Some(Arena { base, len, used: 0 })
     }
 
+    /// Takes everything back, zeroed again, for a caller that reads one input after another
+    /// (the fuzz targets); knocker itself never does.
+    ///
+    /// # Safety
+    /// Nothing handed out before may be used after: its bytes are handed out again.
+    pub unsafe fn reuse(&mut self) {
+        // SAFETY: [0, used) lies inside the mapping; the caller gave up every borrow of it.
+        unsafe { core::ptr::write_bytes(self.base, 0, self.used) };
+        self.used = 0;
+    }
+
     /// `n` zeroed bytes aligned to `align`, for the rest of the process.
     pub fn bytes(&mut self, n: usize, align: usize) -> Option<&'static mut [u8]> {
         let start = self.used.next_multiple_of(align);

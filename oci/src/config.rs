@@ -1,9 +1,13 @@
 //! A bundle's `config.json` → the launcher's [`Spec`]: the same plan the launcher's command line
-//! makes, so the container is built by the same code. What the container code cannot do yet
-//! is refused with one line naming the field — never silently dropped.
+//! makes, so the container is built by the same code. The document is first checked against
+//! the runtime spec's shape ([`crate::schema`]: every member known, once, exactly spelled and
+//! of its one type), so each lookup here finds what runc's Go reader finds. What the
+//! container code cannot do is refused with one line naming the field — never silently
+//! dropped, defaulted, widened or cut short.
 
 use crate::arena::Arena;
-use crate::json::{self, Kind, Value};
+use crate::json::{self, Value};
+use crate::schema;
 use launcher::error::{Error, Result};
 use launcher::process_limits::{Rlimit, namespaced_sysctl, rlimit_number};
 use launcher::seccomp::Seccomp;
@@ -34,11 +38,15 @@ pub(crate) fn bad(field: &'static str, what: &'static str) -> Error {
     Error::new("config.json:").on(field).hint(what)
 }
 
+fn too_large() -> Error {
+    Error::new("config.json is too large")
+}
+
 /// A decoded string, NUL-terminated, in the arena.
 pub(crate) fn string(arena: &mut Arena, v: Value<'static>, field: &'static str) -> Result<&'static CStr> {
-    let raw = v.raw_str().ok_or_else(|| bad(field, "expected a string"))?;
-    let buf = arena.bytes(raw.len() + 1, 1).ok_or_else(|| Error::new("config.json is too large"))?;
-    let n = v.decode_str(buf).ok_or_else(|| bad(field, "a string with a NUL or a bad escape"))?;
+    let len = v.decoded_len().ok_or_else(|| bad(field, "expected a string"))?;
+    let buf = arena.bytes(len + 1, 1).ok_or_else(too_large)?;
+    let n = v.decode_str(buf).ok_or_else(|| bad(field, "a string with a NUL"))?;
     CStr::from_bytes_with_nul(&buf[..n + 1]).map_err(|_| bad(field, "a string with a NUL"))
 }
 
@@ -46,13 +54,40 @@ pub(crate) fn bytes(arena: &mut Arena, v: Value<'static>, field: &'static str) -
     string(arena, v, field).map(CStr::to_bytes)
 }
 
-fn expect(v: Option<Value<'static>>, kind: Kind, field: &'static str, what: &'static str) -> Result<Option<Value<'static>>> {
-    match v {
-        Some(v) if v.kind() == kind => Ok(Some(v)),
-        Some(v) if v.kind() == Kind::Null => Ok(None),
-        Some(_) => Err(bad(field, what)),
-        None => Ok(None),
+/// `parts` one after the other, NUL-terminated, in the arena: any length that fits.
+fn joined(arena: &mut Arena, parts: &[&[u8]]) -> Result<&'static CStr> {
+    let len = parts.iter().map(|p| p.len()).sum::<usize>();
+    let buf = arena.bytes(len + 1, 1).ok_or_else(too_large)?;
+    let mut at = 0;
+    for p in parts {
+        buf[at..at + p.len()].copy_from_slice(p);
+        at += p.len();
     }
+    CStr::from_bytes_with_nul(buf).map_err(|_| too_large())
+}
+
+/// An absolute container path with `//`, `.` and a trailing `/` taken out, so that
+/// `"/sys/fs/cgroup/"` and `"/dev/"` compare as the system mount points they are. `..` is
+/// refused (the launcher never resolves it).
+fn normalise(arena: &mut Arena, path: &[u8], field: &'static str) -> Result<&'static [u8]> {
+    if path.first() != Some(&b'/') {
+        return Err(bad(field, "must be an absolute path"));
+    }
+    let buf = arena.bytes(path.len() + 1, 1).ok_or_else(too_large)?;
+    let mut n = 0;
+    for part in path.split(|&c| c == b'/').filter(|p| !p.is_empty() && *p != b".") {
+        if part == b".." {
+            return Err(bad(field, "must not contain .."));
+        }
+        buf[n] = b'/';
+        buf[n + 1..n + 1 + part.len()].copy_from_slice(part);
+        n += 1 + part.len();
+    }
+    if n == 0 {
+        buf[0] = b'/';
+        n = 1;
+    }
+    Ok(&buf[..n])
 }
 
 /// Reads `doc` (config.json of the bundle at `bundle`, an absolute path) into a Spec for the
@@ -63,21 +98,12 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         line.push(json::line_of(doc, e.at));
         Error::new("config.json is not valid JSON: line").on(&line).hint(e.what)
     })?;
-    if top.kind() != Kind::Object {
-        return Err(bad("(the document)", "expected an object"));
-    }
+    schema::check("config.json:", "", top, &schema::CONFIG)?;
 
     // root: a path relative to the bundle, or absolute.
-    let root = expect(top.get("root"), Kind::Object, "root", "expected an object")?.ok_or_else(|| bad("root", "missing"))?;
+    let root = top.get("root").ok_or_else(|| bad("root", "missing"))?;
     let path = bytes(arena, root.get("path").ok_or_else(|| bad("root.path", "missing"))?, "root.path")?;
-    let rootfs = if path.first() == Some(&b'/') {
-        arena.cstr(path)
-    } else {
-        let mut joined = linker::Text::<4096>::new();
-        joined.bytes(bundle).push("/").bytes(path);
-        arena.cstr(joined.as_bytes())
-    }
-    .ok_or_else(|| Error::new("config.json is too large"))?;
+    let rootfs = if path.first() == Some(&b'/') { joined(arena, &[path])? } else { joined(arena, &[bundle, b"/", path])? };
     let mut s = Spec::new(rootfs);
     s.read_only = root.get("readonly").and_then(|v| v.as_bool()).unwrap_or(false);
     s.init = Init::None;
@@ -101,14 +127,14 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         }
     }
 
-    let process = expect(top.get("process"), Kind::Object, "process", "expected an object")?.ok_or_else(|| bad("process", "missing"))?;
+    let process = top.get("process").ok_or_else(|| bad("process", "missing"))?;
     let (terminal, console_size) = process_into(&mut s, process, arena)?;
 
-    for m in top.get("mounts").map(|m| m.items()).into_iter().flatten() {
+    for m in top.get("mounts").iter().flat_map(|m| m.items()) {
         mount(&mut s, m, arena)?;
     }
 
-    if let Some(linux) = expect(top.get("linux"), Kind::Object, "linux", "expected an object")? {
+    if let Some(linux) = top.get("linux") {
         namespaces(&mut s, linux, arena)?;
         devices(&mut s, linux, arena)?;
         for (i, field) in ["uidMappings", "gidMappings"].into_iter().enumerate() {
@@ -117,62 +143,60 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         if s.user_namespace && (id_maps[0].is_empty() || id_maps[1].is_empty()) {
             return Err(bad("linux.uidMappings", "a user namespace needs uidMappings and gidMappings"));
         }
+        // As runc: mappings are for a user namespace of the container's own (without one,
+        // ignoring them ran the container as host root).
+        let mapped = !id_maps[0].is_empty() || !id_maps[1].is_empty();
+        if mapped && !s.user_namespace {
+            return Err(bad("linux.uidMappings", "id mappings without a user namespace in linux.namespaces"));
+        }
         unsupported(&mut s, linux, arena)?;
-        if let Some(r) = expect(linux.get("resources"), Kind::Object, "linux.resources", "expected an object")? {
-            resources(&mut s, r)?;
+        if let Some(r) = linux.get("resources") {
+            resources_into(&mut s, r, true)?;
         }
-        for (name, value) in linux.get("sysctl").map(|v| v.members()).into_iter().flatten() {
-            let name = arena.cstr(name).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
-            if !namespaced_sysctl(name, !s.host_network) {
-                return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
-            }
-            let value = bytes(arena, value, "linux.sysctl")?;
-            s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
-        }
+        sysctls(&mut s, linux, arena)?;
         s.masked_paths = paths(linux.get("maskedPaths"), "linux.maskedPaths", arena)?;
         s.readonly_paths = paths(linux.get("readonlyPaths"), "linux.readonlyPaths", arena)?;
         if let Some(path) = linux.get("cgroupsPath") {
             s.cgroup_path = Some(cgroup_path(bytes(arena, path, "linux.cgroupsPath")?, arena)?);
         }
-        if let Some(profile) = expect(linux.get("seccomp"), Kind::Object, "linux.seccomp", "expected an object")? {
+        if let Some(profile) = linux.get("seccomp") {
             s.seccomp = Seccomp::Profile(crate::seccomp::profile(profile, arena)?);
             seccomp_src = Some(profile.src);
         }
     }
 
-    let annotations = top.get("annotations").filter(|a| a.kind() == Kind::Object).map_or(&b"{}"[..], |a| a.src);
-    let hooks = top.get("hooks").filter(|h| h.kind() == Kind::Object);
+    let annotations = top.get("annotations").map_or(&b"{}"[..], |a| a.src);
+    let hooks = top.get("hooks");
     Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src, id_maps })
 }
 
 /// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it
 /// wants a terminal, and its size.
 pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) -> Result<(bool, Option<(u16, u16)>)> {
+    schema::check("config.json:", "process", process, &schema::PROCESS)?;
     let terminal = process.get("terminal").and_then(|v| v.as_bool()).unwrap_or(false);
-    let console_size = process.get("consoleSize").and_then(|c| {
-        let n = |k| c.get(k).and_then(|v| v.as_u64()).filter(|&n| n <= u16::MAX as u64).map(|n| n as u16);
-        Some((n("height")?, n("width")?))
+    // Go reads a missing height or width as 0.
+    let console_size = process.get("consoleSize").map(|c| {
+        let n = |k| c.get(k).and_then(|v| v.as_u64()).unwrap_or(0) as u16;
+        (n("height"), n("width"))
     });
     s.tty = if terminal { Tty::Always } else { Tty::Never };
-    let args = expect(process.get("args"), Kind::Array, "process.args", "expected an array of strings")?
-        .ok_or_else(|| bad("process.args", "missing"))?;
+    let args = process.get("args").ok_or_else(|| bad("process.args", "missing"))?;
     let count = args.items().count();
     if count == 0 {
         return Err(bad("process.args", "empty: nothing to run"));
     }
-    let argv = arena.pointers(count + 1).ok_or_else(|| Error::new("config.json is too large"))?;
+    let argv = arena.pointers(count + 1).ok_or_else(too_large)?;
     for (i, a) in args.items().enumerate() {
         argv[i] = string(arena, a, "process.args")?.as_ptr();
     }
     s.argv = Some(&argv[..count]);
-    if let Some(env) = expect(process.get("env"), Kind::Array, "process.env", "expected an array of strings")? {
-        for e in env.items() {
-            let entry = string(arena, e, "process.env")?;
-            if !spec::valid_env(entry.to_bytes()) {
-                return Err(bad("process.env", "entries are KEY=VALUE"));
-            }
-            s.env.push(entry).map_err(|_| bad("process.env", "more than 64 entries"))?;
+    for e in process.get("env").iter().flat_map(|e| e.items()) {
+        let entry = string(arena, e, "process.env")?;
+        if !spec::valid_env(entry.to_bytes()) {
+            return Err(bad("process.env", "entries are KEY=VALUE"));
         }
+        s.env.push(entry).map_err(|_| bad("process.env", "more than 4096 entries"))?;
     }
     if let Some(cwd) = process.get("cwd") {
         let dir = string(arena, cwd, "process.cwd")?;
@@ -181,23 +205,20 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         }
         s.workdir = dir;
     }
-    if let Some(user) = expect(process.get("user"), Kind::Object, "process.user", "expected an object")? {
-        let id = |name: &'static str| -> Result<u32> {
-            match user.get(name) {
-                None => Ok(0),
-                Some(v) => v.as_u64().filter(|&n| n < u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad("process.user", "uid and gid are numbers")),
-            }
-        };
-        s.uid = id("uid")?;
-        s.gid = id("gid")?;
-        for g in user.get("additionalGids").map(|v| v.items()).into_iter().flatten() {
-            let gid = g.as_u64().filter(|&n| n < u32::MAX as u64).ok_or_else(|| bad("process.user.additionalGids", "numbers"))?;
-            s.groups.push(gid as u32).map_err(|_| bad("process.user.additionalGids", "more than 32 groups"))?;
+    if let Some(user) = process.get("user") {
+        // The schema took uid, gid and the groups as ids (0 to 4294967294) and umask to 0777.
+        let id = |name| user.get(name).and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        s.uid = id("uid");
+        s.gid = id("gid");
+        s.umask = user.get("umask").and_then(|v| v.as_u64()).map(|m| m as u32);
+        for g in user.get("additionalGids").iter().flat_map(|v| v.items()) {
+            let gid = g.as_u64().unwrap_or(0) as u32;
+            s.groups.push(gid).map_err(|_| bad("process.user.additionalGids", "more than 32 groups"))?;
         }
     }
     labels(s, process, arena)?;
     s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
-    for r in process.get("rlimits").map(|r| r.items()).into_iter().flatten() {
+    for r in process.get("rlimits").iter().flat_map(|r| r.items()) {
         let kind = bytes(arena, r.get("type").ok_or_else(|| bad("process.rlimits[].type", "missing"))?, "process.rlimits[].type")?;
         let resource = rlimit_number(kind).ok_or_else(|| bad("process.rlimits[].type", "an unknown limit (RLIMIT_NOFILE, …)"))?;
         let n = |name| r.get(name).and_then(|v| v.as_u64()).ok_or_else(|| bad("process.rlimits[]", "soft and hard are numbers"));
@@ -205,15 +226,17 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         s.rlimits.push(limit).map_err(|_| bad("process.rlimits", "more than 16 limits"))?;
     }
     if let Some(adj) = process.get("oomScoreAdj") {
-        s.oom_score_adj = Some(adj.as_i64().filter(|n| (-1000..=1000).contains(n)).ok_or_else(|| bad("process.oomScoreAdj", "a number from -1000 to 1000"))? as i32);
+        s.oom_score_adj = adj.as_i64().map(|n| n as i32);
     }
-    if let Some(caps) = expect(process.get("capabilities"), Kind::Object, "process.capabilities", "expected an object")? {
+    if let Some(caps) = process.get("capabilities") {
         let mut set = |name: &'static str, field: &'static str| -> Result<u64> {
             let mut bits = 0;
-            for c in caps.get(name).map(|v| v.items()).into_iter().flatten() {
+            for c in caps.get(name).iter().flat_map(|v| v.items()) {
                 let name = bytes(arena, c, field)?;
-                // As runc: a capability this build does not know (a newer kernel's) is skipped.
-                bits |= spec::parse_cap(name).unwrap_or(0);
+                // runc skips, with a warning, a name it does not know; knocker refuses it (and
+                // `ALL`, lowercase or bare names, which runc does not know either).
+                bits |= spec::oci_cap(name)
+                    .ok_or_else(|| Error::new("config.json:").on(field).on(": not a capability (CAP_ and the kernel's name): ").on(name))?;
             }
             Ok(bits)
         };
@@ -229,9 +252,41 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
     Ok((terminal, console_size))
 }
 
+/// `linux.sysctl`, as runc validates it: only those of the container's own namespaces, and
+/// `net.*` only in a network namespace that is not the one knocker runs in.
+fn sysctls(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
+    let mut network_checked = false;
+    for (name, value) in linux.get("sysctl").iter().flat_map(|v| v.members()) {
+        let name = bytes(arena, name, "linux.sysctl")?;
+        if !namespaced_sysctl(name, !s.host_network) {
+            return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
+        }
+        if name == b"kernel.hostname" {
+            return Err(bad("linux.sysctl", "kernel.hostname: give the hostname field instead (as runc says)"));
+        }
+        if name.starts_with(b"net.") && !network_checked {
+            network_checked = true;
+            if let Some(path) = s.net_join.filter(|p| joins_own_network(p).unwrap_or(true)) {
+                // (also when either namespace file cannot be looked at, as runc refuses then)
+                return Err(Error::new("config.json: linux.sysctl: net.* in the network namespace knocker runs in (joined by path):").on(path));
+            }
+        }
+        let value = bytes(arena, value, "linux.sysctl")?;
+        s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
+    }
+    Ok(())
+}
+
+/// Whether the namespace file at `path` is knocker's own network namespace (runc's
+/// `isHostNetNS`: same device and inode as /proc/self/ns/net).
+fn joins_own_network(path: &CStr) -> core::result::Result<bool, linker::Errno> {
+    let (own, joined) = (linker::sys::fs::stat(c"/proc/self/ns/net")?, linker::sys::fs::stat(path)?);
+    Ok((own.dev, own.ino) == (joined.dev, joined.ino))
+}
+
 /// `maskedPaths`/`readonlyPaths`: absolute container paths; None when the config has no list.
 fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> Result<Option<linker::List<&'static CStr, { spec::MAX_PROC_PATHS }>>> {
-    let Some(list) = expect(v, Kind::Array, field, "expected an array of paths")? else { return Ok(None) };
+    let Some(list) = v else { return Ok(None) };
     let mut out = linker::List::new();
     for p in list.items() {
         let path = string(arena, p, field)?;
@@ -258,46 +313,95 @@ pub fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u
         }
     }
     let g = t.as_bytes();
-    if t.overflowed() || g.is_empty() || g.split(|&c| c == b'/').any(|p| p == b".." || p == b".") {
+    if t.overflowed() {
+        return Err(bad("linux.cgroupsPath", "over 255 bytes"));
+    }
+    if g.is_empty() || g.split(|&c| c == b'/').any(|p| p == b".." || p == b".") {
         return Err(bad("linux.cgroupsPath", "a path under the cgroup root, without . or .."));
     }
-    arena.cstr(g).map(|c| c.to_bytes()).ok_or_else(|| Error::new("config.json is too large"))
+    arena.cstr(g).map(|c| c.to_bytes()).ok_or_else(too_large)
 }
 
-/// Mount options as runc reads them: flags to set, flags to clear, or propagation. What is
-/// not here is the file system's own (`size=64m`, `mode=755`, …) and goes to it as data.
-const FLAGS: [(&str, u64); 22] = [
-    ("ro", MS_RDONLY),
-    ("nosuid", MS_NOSUID),
-    ("nodev", MS_NODEV),
-    ("noexec", MS_NOEXEC),
-    ("sync", MS_SYNCHRONOUS),
-    ("dirsync", MS_DIRSYNC),
-    ("noatime", MS_NOATIME),
-    ("nodiratime", MS_NODIRATIME),
-    ("relatime", MS_RELATIME),
-    ("strictatime", MS_STRICTATIME),
-    ("rbind", MS_BIND | MS_REC),
-    ("bind", MS_BIND),
-    ("private", MS_PRIVATE),
-    ("rprivate", MS_PRIVATE | MS_REC),
-    ("shared", MS_SHARED),
-    ("rshared", MS_SHARED | MS_REC),
-    ("slave", MS_SLAVE),
-    ("rslave", MS_SLAVE | MS_REC),
-    ("unbindable", MS_UNBINDABLE),
-    ("runbindable", MS_UNBINDABLE | MS_REC),
-    // Their opposites clear nothing knocker sets, and a few are runc's or crun's own words.
-    ("rw", 0),
-    ("suid", 0),
+/// What a mount option does, as runc reads the words.
+#[derive(Clone, Copy)]
+enum Opt {
+    Set(u64),
+    Clear(u64),
+    Propagation(u64),
+    /// Accepted and not applied: knocker's own choice already covers it (`dev`: knocker
+    /// mounts everything nodev) or it is not a mount flag (`tmpcopyup`).
+    Ignored,
+    Refused(&'static str),
+}
+
+const ATIME: &str = "recursive atime options are not supported";
+const NOT_HERE: &str = "not supported";
+
+/// runc's words (recursive `r…` ones included: knocker's ro/nosuid/noexec on a bind are
+/// recursive already). A word not here is the file system's own (`size=64m`, `mode=755`)
+/// and goes to it as data — a bind mount has none.
+const OPTIONS: [(&str, Opt); 52] = [
+    ("ro", Opt::Set(MS_RDONLY)),
+    ("rw", Opt::Clear(MS_RDONLY)),
+    ("rro", Opt::Set(MS_RDONLY)),
+    ("rrw", Opt::Clear(MS_RDONLY)),
+    ("nosuid", Opt::Set(MS_NOSUID)),
+    ("suid", Opt::Clear(MS_NOSUID)),
+    ("rnosuid", Opt::Set(MS_NOSUID)),
+    ("rsuid", Opt::Clear(MS_NOSUID)),
+    ("noexec", Opt::Set(MS_NOEXEC)),
+    ("exec", Opt::Clear(MS_NOEXEC)),
+    ("rnoexec", Opt::Set(MS_NOEXEC)),
+    ("rexec", Opt::Clear(MS_NOEXEC)),
+    ("nodev", Opt::Set(MS_NODEV)),
+    ("rnodev", Opt::Set(MS_NODEV)),
+    ("dev", Opt::Ignored),
+    ("rdev", Opt::Ignored),
+    ("sync", Opt::Set(MS_SYNCHRONOUS)),
+    ("async", Opt::Clear(MS_SYNCHRONOUS)),
+    ("dirsync", Opt::Set(MS_DIRSYNC)),
+    ("noatime", Opt::Set(MS_NOATIME)),
+    ("atime", Opt::Clear(MS_NOATIME)),
+    ("nodiratime", Opt::Set(MS_NODIRATIME)),
+    ("diratime", Opt::Clear(MS_NODIRATIME)),
+    ("relatime", Opt::Set(MS_RELATIME)),
+    ("norelatime", Opt::Clear(MS_RELATIME)),
+    ("strictatime", Opt::Set(MS_STRICTATIME)),
+    ("nostrictatime", Opt::Clear(MS_STRICTATIME)),
+    ("rbind", Opt::Set(MS_BIND | MS_REC)),
+    ("bind", Opt::Set(MS_BIND)),
+    ("private", Opt::Propagation(MS_PRIVATE)),
+    ("rprivate", Opt::Propagation(MS_PRIVATE | MS_REC)),
+    ("shared", Opt::Propagation(MS_SHARED)),
+    ("rshared", Opt::Propagation(MS_SHARED | MS_REC)),
+    ("slave", Opt::Propagation(MS_SLAVE)),
+    ("rslave", Opt::Propagation(MS_SLAVE | MS_REC)),
+    ("unbindable", Opt::Propagation(MS_UNBINDABLE)),
+    ("runbindable", Opt::Propagation(MS_UNBINDABLE | MS_REC)),
+    ("defaults", Opt::Ignored),
+    ("remount", Opt::Ignored),
+    ("tmpcopyup", Opt::Ignored),
+    ("nomand", Opt::Ignored),
+    ("rnoatime", Opt::Refused(ATIME)),
+    ("ratime", Opt::Refused(ATIME)),
+    ("rnodiratime", Opt::Refused(ATIME)),
+    ("rdiratime", Opt::Refused(ATIME)),
+    ("rrelatime", Opt::Refused(ATIME)),
+    ("rstrictatime", Opt::Refused(ATIME)),
+    ("nosymfollow", Opt::Refused(NOT_HERE)),
+    ("rnosymfollow", Opt::Refused(NOT_HERE)),
+    ("idmap", Opt::Refused("idmapped mounts are not supported")),
+    ("ridmap", Opt::Refused("idmapped mounts are not supported")),
+    ("mand", Opt::Refused(NOT_HERE)),
 ];
-const IGNORED: [&str; 10] = ["dev", "exec", "async", "atime", "diratime", "norelatime", "nostrictatime", "remount", "tmpcopyup", "nomand"];
-const PROPAGATION: u64 = MS_PRIVATE | MS_SHARED | MS_SLAVE | MS_UNBINDABLE;
+/// What a bind mount carries besides MS_BIND/MS_REC: knocker binds nodev always.
+const BIND_FLAGS: u64 = MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV;
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
 /// launcher's own, hardened ones; the rest become the launcher's mounts.
 fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
-    let dst = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
+    let given = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
+    let dst = normalise(arena, given, "mounts[].destination")?;
     let kind = match m.get("type") {
         Some(t) => bytes(arena, t, "mounts[].type")?,
         None => b"",
@@ -315,43 +419,55 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     if system {
         return Ok(());
     }
-    if dst.first() != Some(&b'/') {
-        return Err(bad("mounts[].destination", "must be an absolute path"));
-    }
-    let (mut flags, mut data) = (0u64, linker::Text::<1024>::new());
-    for o in m.get("options").map(|o| o.items()).into_iter().flatten() {
+    // In order, as runc applies them: a later `rw` undoes an earlier `ro`.
+    let (mut flags, mut propagation, mut data) = (0u64, 0u64, linker::Text::<1024>::new());
+    let mut recursive = 0;
+    for o in m.get("options").iter().flat_map(|o| o.items()) {
         let o = bytes(arena, o, "mounts[].options")?;
-        if let Some(&(_, f)) = FLAGS.iter().find(|(n, _)| n.as_bytes() == o) {
-            flags |= f;
-        } else if !IGNORED.iter().any(|n| n.as_bytes() == o) {
-            if !data.is_empty() {
-                data.push(",");
+        match OPTIONS.iter().find(|(n, _)| n.as_bytes() == o).map(|&(_, what)| what) {
+            Some(Opt::Set(f)) => {
+                flags |= f;
+                recursive |= f & MS_REC;
             }
-            data.bytes(o);
+            Some(Opt::Clear(f)) => flags &= !f,
+            Some(Opt::Propagation(p)) => propagation = p,
+            Some(Opt::Ignored) => {}
+            Some(Opt::Refused(why)) => return Err(Error::new("config.json: mounts[].options:").on(o).hint(why)),
+            None => {
+                if !data.is_empty() {
+                    data.push(",");
+                }
+                data.bytes(o);
+            }
         }
     }
     if data.overflowed() {
-        return Err(bad("mounts[].options", "too long"));
+        return Err(bad("mounts[].options", "the file system's options are over 1023 bytes"));
     }
     let source = match m.get("source") {
         Some(v) => string(arena, v, "mounts[].source")?,
         None => c"none",
     };
     let entry = if kind == b"bind" || flags & MS_BIND != 0 {
-        let propagation = flags & (PROPAGATION | if flags & PROPAGATION != 0 { MS_REC } else { 0 });
-        // A plain "bind" is not recursive; the propagation's own MS_REC says nothing about that.
-        let recursive = if m.get("options").is_some_and(|o| o.items().any(|v| v.raw_str() == Some(b"rbind"))) { MS_REC } else { 0 };
+        if !data.is_empty() {
+            return Err(Error::new("config.json: mounts[].options: not an option of a bind mount:").on(data.as_bytes()));
+        }
+        if flags & !(BIND_FLAGS | MS_BIND | MS_REC) != 0 {
+            return Err(bad("mounts[].options", "sync, dirsync and the atime options are not supported on bind mounts"));
+        }
         Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC)), propagation }
     } else if matches!(kind, b"proc" | b"devpts") {
         return Err(bad("mounts[].type", "proc and devpts are knocker's own, at /proc and /dev/pts only"));
     } else if kind.is_empty() {
         return Err(bad("mounts[].type", "missing (a file system type, or bind)"));
+    } else if propagation & (MS_SHARED | MS_SLAVE | MS_UNBINDABLE) != 0 {
+        return Err(bad("mounts[].options", "a file system mount is private (only bind mounts take another propagation)"));
     } else {
-        let fstype = arena.cstr(kind).ok_or_else(|| Error::new("config.json is too large"))?;
-        let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?) };
+        let fstype = arena.cstr(kind).ok_or_else(too_large)?;
+        let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(too_large)?) };
         // sysfs elsewhere is read-only, as knocker's own /sys.
         let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
-        Mount::Fs { fstype, source, dst, flags: (flags & !(PROPAGATION | MS_REC)) | forced, data }
+        Mount::Fs { fstype, source, dst, flags: (flags & !MS_REC) | forced, data }
     };
     s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
 }
@@ -359,7 +475,7 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
 /// `linux.namespaces`: the launcher makes new UTS, PID, mount, IPC and cgroup namespaces, and
 /// a network namespace unless the config has none (then the host's is shared).
 fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    let Some(list) = expect(linux.get("namespaces"), Kind::Array, "linux.namespaces", "expected an array")? else {
+    let Some(list) = linux.get("namespaces") else {
         s.host_network = true;
         return Ok(());
     };
@@ -403,48 +519,45 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
 }
 
 /// `linux.uidMappings` (or gid) as the text /proc/PID/uid_map takes: one "containerID hostID
-/// size" line each, at most 340 (the kernel's limit).
+/// size" line each, at most 340 (the kernel's limit). Each range must end inside 32 bits.
 fn id_map(v: Option<Value<'static>>, arena: &mut Arena) -> Result<&'static [u8]> {
     let mut t = linker::Text::<8192>::new();
-    for m in v.map(|v| v.items()).into_iter().flatten() {
-        for field in ["containerID", "hostID", "size"] {
-            let n = m.get(field).and_then(|n| n.as_u64()).filter(|&n| n <= u32::MAX as u64).ok_or_else(|| bad("linux.uidMappings", "containerID, hostID and size are numbers"))?;
-            t.push(n).push(if field == "size" { "\n" } else { " " });
+    for m in v.iter().flat_map(|v| v.items()) {
+        let n = |field| m.get(field).and_then(|n| n.as_u64()).ok_or_else(|| bad("linux.uidMappings", "containerID, hostID and size are numbers"));
+        let (inside, host, size) = (n("containerID")?, n("hostID")?, n("size")?);
+        // The kernel takes first + count up to 2^32 - 1 (4294967295 itself is no id).
+        if inside.max(host) + size > u32::MAX as u64 {
+            return Err(bad("linux.uidMappings", "a range past 4294967295"));
         }
+        t.push(inside).push(" ").push(host).push(" ").push(size).push("\n");
     }
     if t.overflowed() {
         return Err(bad("linux.uidMappings", "too many mappings"));
     }
-    arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("config.json is too large"))
+    arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(too_large)
 }
 
 /// What some hosts or runtimes have and knocker does not: refused when asked for, accepted
-/// when empty. `personality` is applied.
+/// when empty (the schema refuses the rest). `personality` is applied.
 fn unsupported(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    let given = |name| linux.get(name).filter(|v| !matches!(v.kind(), Kind::Null) && v.src != b"{}" && v.src != b"\"\"");
-    if given("intelRdt").is_some() {
-        return Err(bad("linux.intelRdt", "Intel RDT (resctrl) is not supported"));
-    }
-    if given("timeOffsets").is_some() {
-        return Err(bad("linux.timeOffsets", "time namespaces are not supported"));
-    }
-    if given("mountLabel").is_some() && !selinux() {
+    if linux.get("mountLabel").is_some_and(|v| v.raw_str() != Some(b"")) && !selinux() {
         return Err(bad("linux.mountLabel", "the host has no SELinux: leave it empty"));
     }
-    if let Some(p) = given("personality") {
+    if let Some(p) = linux.get("personality") {
         if p.get("flags").is_some_and(|f| f.items().next().is_some()) {
             return Err(bad("linux.personality.flags", "personality flags are not supported"));
         }
-        s.personality = Some(match p.get("domain").and_then(|d| d.raw_str()) {
+        let mut buf = [0; 16];
+        s.personality = Some(match p.get("domain").and_then(|d| d.decoded(&mut buf)) {
             Some(b"LINUX") => 0,
             Some(b"LINUX32") => 8,
             _ => return Err(bad("linux.personality.domain", "LINUX or LINUX32")),
         });
     }
-    if let Some(p) = given("rootfsPropagation") {
+    if let Some(p) = linux.get("rootfsPropagation") {
         match bytes(arena, p, "linux.rootfsPropagation")? {
             // The container's mounts are private to it; a slave would only receive the host's.
-            b"private" | b"rprivate" | b"slave" | b"rslave" => {}
+            b"" | b"private" | b"rprivate" | b"slave" | b"rslave" => {}
             _ => return Err(bad("linux.rootfsPropagation", "only private, rprivate, slave and rslave are supported")),
         }
     }
@@ -465,8 +578,8 @@ fn apparmor() -> bool {
 fn labels(s: &mut Spec, process: Value<'static>, arena: &mut Arena) -> Result<()> {
     let text = |arena: &mut Arena, name, field| -> Result<Option<&'static [u8]>> {
         match process.get(name) {
-            Some(v) if v.kind() != Kind::Null => bytes(arena, v, field).map(|b| Some(b).filter(|b| !b.is_empty())),
-            _ => Ok(None),
+            Some(v) => bytes(arena, v, field).map(|b| Some(b).filter(|b| !b.is_empty())),
+            None => Ok(None),
         }
     };
     if let Some(profile) = text(arena, "apparmorProfile", "process.apparmorProfile")? {
@@ -486,12 +599,7 @@ pub fn exec_label(s: &mut Spec, field: &'static str, value: &'static [u8], arena
         if !apparmor() {
             return Err(bad(field, "the host has no AppArmor: leave it empty"));
         }
-        let mut t = linker::Text::<256>::new();
-        t.push("exec ").bytes(value);
-        if t.overflowed() {
-            return Err(bad(field, "longer than 250 bytes"));
-        }
-        let label = arena.cstr(t.as_bytes()).ok_or_else(|| Error::new("config.json is too large"))?.to_bytes();
+        let label = joined(arena, &[b"exec ", value])?.to_bytes();
         s.exec_label = Some((c"/proc/thread-self/attr/apparmor/exec", label));
     } else {
         if !selinux() {
@@ -505,34 +613,37 @@ pub fn exec_label(s: &mut Spec, field: &'static str, value: &'static [u8], arena
 /// `linux.devices`: nodes made inside the container, each at its path with its type, numbers,
 /// mode and owner. The container's standard nodes (null, zero, …) are knocker's already.
 fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    for d in linux.get("devices").map(|d| d.items()).into_iter().flatten() {
-        let path = bytes(arena, d.get("path").ok_or_else(|| bad("linux.devices[].path", "missing"))?, "linux.devices[].path")?;
-        if path.first() != Some(&b'/') || path.len() < 2 {
+    for d in linux.get("devices").iter().flat_map(|d| d.items()) {
+        let given = bytes(arena, d.get("path").ok_or_else(|| bad("linux.devices[].path", "missing"))?, "linux.devices[].path")?;
+        let path = normalise(arena, given, "linux.devices[].path")?;
+        if path.len() < 2 {
             return Err(bad("linux.devices[].path", "must be an absolute path"));
         }
         if path.strip_prefix(b"/dev/").is_some_and(|n| launcher::dev::DEVICES.iter().any(|d| d.to_bytes() == n)) {
             continue;
         }
-        let kind = match d.get("type").and_then(|t| t.raw_str()) {
+        let mut buf = [0; 4];
+        let kind = match d.get("type").and_then(|t| t.decoded(&mut buf)) {
             Some(b"c" | b"u") => libc::S_IFCHR,
             Some(b"b") => libc::S_IFBLK,
             Some(b"p") => libc::S_IFIFO,
             _ => return Err(bad("linux.devices[].type", "c, b, u or p")),
         };
         let number = |name, field| {
-            d.get(name).and_then(|v| v.as_u64()).filter(|&n| n <= u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad(field, "expected a number"))
+            d.get(name).and_then(|v| v.as_u64()).filter(|&n| n <= u32::MAX as u64).map(|n| n as u32).ok_or_else(|| bad(field, "expected a number from 0 to 4294967295"))
         };
         let (major, minor) = if kind == libc::S_IFIFO {
             (0, 0)
         } else {
             (number("major", "linux.devices[].major")?, number("minor", "linux.devices[].minor")?)
         };
-        let optional = |name, field, default| if d.get(name).is_some() { number(name, field) } else { Ok(default) };
+        let optional = |name, default| d.get(name).and_then(|v| v.as_u64()).map_or(default, |n| n as u32);
         let node = spec::Node {
             kind,
-            mode: optional("fileMode", "linux.devices[].fileMode", 0o666)?,
-            uid: optional("uid", "linux.devices[].uid", 0)?,
-            gid: optional("gid", "linux.devices[].gid", 0)?,
+            // As runc: the type is the `type` field's, whatever type bits the mode has.
+            mode: optional("fileMode", 0o666) & !libc::S_IFMT,
+            uid: optional("uid", 0),
+            gid: optional("gid", 0),
         };
         let device = spec::Device { host: b"", path, access: 0, block: kind == libc::S_IFBLK, major, minor, node };
         s.devices.push(device).map_err(|_| bad("linux.devices", "more than 32 devices"))?;
@@ -546,64 +657,180 @@ fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()>
 /// `linux.resources.devices`: allow rules on top of knocker's list (which starts from "deny
 /// everything", as Docker's configs do). A deny of everything drops the allows before it; a
 /// deny of particular devices after an allow cannot be kept apart from it and is refused.
+/// As runc reads a rule: `type` a, b or c (absent: a), `major`/`minor` a number or -1 for any
+/// (absent: any), `access` letters of rwm and never empty — anything else is refused, never
+/// widened to a wildcard.
 fn device_rules(s: &mut Spec, rules: Value<'static>) -> Result<()> {
     use launcher::cgroup::devices::{self, Rule};
     let field = "linux.resources.devices";
     for r in rules.items() {
-        let kind = match r.get("type").and_then(|t| t.raw_str()) {
-            None | Some(b"a") => devices::ANY,
-            Some(b"c") => devices::CHAR,
-            Some(b"b") => devices::BLOCK,
-            _ => return Err(bad(field, "type is a, c or b")),
+        let mut buf = [0; 4];
+        let kind = match r.get("type").map(|t| t.decoded(&mut buf)) {
+            None | Some(Some(b"a")) => devices::ANY,
+            Some(Some(b"c")) => devices::CHAR,
+            Some(Some(b"b")) => devices::BLOCK,
+            _ => return Err(bad("linux.resources.devices[].type", "a, c or b")),
         };
-        // A missing number, or -1, stands for any.
-        let number = |name| r.get(name).and_then(|v| v.as_i64()).filter(|&n| (0..=u32::MAX as i64).contains(&n)).map(|n| n as u32);
-        let access = match r.get("access").and_then(|a| a.raw_str()) {
-            None | Some(b"") => devices::RWM,
-            Some(a) => devices::parse_access(a).ok_or_else(|| bad(field, "access is made of r, w and m"))?,
+        let number = |name, what| match r.get(name).map(|v| v.as_i64()) {
+            None | Some(Some(-1)) => Ok(None),
+            Some(Some(n)) if (0..=u32::MAX as i64).contains(&n) => Ok(Some(n as u32)),
+            _ => Err(bad(what, "a number from 0 to 4294967295, or -1 for any")),
         };
-        let rule = Rule { kind, major: number("major"), minor: number("minor"), access };
+        let (major, minor) = (number("major", "linux.resources.devices[].major")?, number("minor", "linux.resources.devices[].minor")?);
+        let access = r
+            .get("access")
+            .and_then(|a| a.decoded(&mut [0; 8]).and_then(devices::parse_access))
+            .ok_or_else(|| bad("linux.resources.devices[].access", "made of r, w and m, at least one"))?;
+        let rule = Rule { kind, major, minor, access };
         if r.get("allow").and_then(|a| a.as_bool()).unwrap_or(false) {
             s.device_rules.push(rule).map_err(|_| bad(field, "more than 32 rules"))?;
-        } else if kind == devices::ANY && rule.major.is_none() && rule.minor.is_none() {
+        } else if kind == devices::ANY && rule.major.is_none() && rule.minor.is_none() && access == devices::RWM {
             s.device_rules = linker::List::new();
         } else if !s.device_rules.is_empty() {
             return Err(bad(field, "a deny rule after an allow rule is not supported"));
         }
+        // (A deny before any allow: knocker's list denies all but its own few already, and
+        // runc appends its own few after the config's rules too.)
     }
     Ok(())
 }
 
-/// `linux.resources`: memory, pids and CPU quota, as the launcher's limits.
+/// `linux.resources`: memory (and swap), pids and CPU quota, as the launcher's limits (for
+/// `update`; a config's own are read at create).
 pub fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
-    if let Some(limit) = r.get("memory").and_then(|m| m.get("limit")) {
-        match limit.as_i64() {
-            Some(n) if n > 0 => s.limits.memory = Some(n as u64),
-            Some(_) => {}
-            None => return Err(bad("linux.resources.memory.limit", "expected a number")),
+    resources_into(s, r, false)
+}
+
+/// The kernel's range for a CFS period, and its smallest quota (µs).
+const PERIOD_US: core::ops::RangeInclusive<u64> = 1000..=1_000_000;
+
+fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()> {
+    schema::check("config.json:", "linux.resources", r, &schema::RESOURCES)?;
+    let memory = r.get("memory");
+    // 0 and -1 are no limit (runc writes neither); below that is no number of bytes.
+    let limit = |field: &'static str, v: Option<Value>| match v.map(|v| v.as_i64()) {
+        None | Some(Some(0 | -1)) => Ok(None),
+        Some(Some(n)) if n > 0 => Ok(Some(n as u64)),
+        _ => Err(bad(field, "a positive number, or -1 for none")),
+    };
+    if let Some(bytes) = limit("linux.resources.memory.limit", memory.and_then(|m| m.get("limit")))? {
+        s.limits.memory = Some(bytes);
+    }
+    if let Some(swap) = memory.and_then(|m| m.get("swap")) {
+        // runc's reading: memory and swap together, -1 for no swap limit.
+        let total = match swap.as_i64() {
+            Some(-1) => u64::MAX,
+            Some(n) if n > 0 => n as u64,
+            Some(0) => 0,
+            _ => return Err(bad("linux.resources.memory.swap", "a positive number, or -1 for none")),
+        };
+        if total != 0 {
+            if !creating {
+                return Err(bad("linux.resources.memory.swap", "not changed by update"));
+            }
+            match s.limits.memory {
+                Some(m) if total >= m => s.limits.swap = Some(total),
+                Some(_) => return Err(bad("linux.resources.memory.swap", "less than the memory limit (it is memory and swap together)")),
+                None => return Err(bad("linux.resources.memory.swap", "a swap limit needs a memory limit")),
+            }
         }
     }
-    if let Some(limit) = r.get("pids").and_then(|p| p.get("limit")) {
-        match limit.as_i64() {
-            Some(n) if n > 0 => s.limits.pids = Some(n as u64),
-            Some(_) => {}
-            None => return Err(bad("linux.resources.pids.limit", "expected a number")),
-        }
+    if let Some(n) = limit("linux.resources.pids.limit", r.get("pids").and_then(|p| p.get("limit")))? {
+        s.limits.pids = Some(n);
     }
     if let Some(cpu) = r.get("cpu") {
-        let quota = cpu.get("quota").and_then(|q| q.as_i64()).unwrap_or(0);
-        let period = cpu.get("period").and_then(|p| p.as_u64()).unwrap_or(spec::CPU_PERIOD_US);
-        if quota > 0 && period > 0 {
-            // The launcher keeps quotas per its own period.
-            s.limits.cpu_quota_us = Some((quota as u64).saturating_mul(spec::CPU_PERIOD_US) / period).filter(|&q| q >= 1000);
+        let period = cpu.get("period").and_then(|p| p.as_u64());
+        if period.is_some_and(|p| !PERIOD_US.contains(&p)) {
+            return Err(bad("linux.resources.cpu.period", "from 1000 to 1000000 µs"));
+        }
+        match cpu.get("quota").map(|q| q.as_i64()) {
+            // 0 is unset and -1 no limit, as runc reads them.
+            None | Some(Some(0 | -1)) => {
+                if period.is_some_and(|p| p != spec::CPU_PERIOD_US) {
+                    return Err(bad("linux.resources.cpu.period", "a period without a quota is not supported"));
+                }
+            }
+            Some(Some(q)) if q >= 1000 => {
+                // Kept as given, period and all (5000 per 1000000 stays that).
+                s.limits.cpu_quota_us = Some(q as u64);
+                s.limits.cpu_period_us = period.unwrap_or(spec::CPU_PERIOD_US);
+            }
+            _ => return Err(bad("linux.resources.cpu.quota", "at least 1000 µs, or -1 for none")),
         }
     }
     Ok(())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use launcher::cgroup::devices::{self, Rule};
+
+    pub fn leak(b: &[u8]) -> &'static [u8] {
+        Box::leak(b.to_vec().into_boxed_slice())
+    }
+
+    /// `config.json` read for a bundle at /bundle, or its one line of refusal.
+    pub fn read_doc(doc: &[u8]) -> core::result::Result<Config, String> {
+        let mut arena = Arena::new().unwrap();
+        read(leak(doc), b"/bundle", b"id", &mut arena).map_err(|e| String::from_utf8_lossy(e.line().as_bytes()).into_owned())
+    }
+
+    /// JSON text without the blanks between its tokens.
+    fn compact(text: &str) -> String {
+        let (mut out, mut quoted, mut escaped) = (String::new(), false, false);
+        for c in text.chars() {
+            if quoted || !c.is_whitespace() {
+                out.push(c);
+            }
+            if quoted && !escaped && c == '"' {
+                quoted = false;
+            } else if !quoted && c == '"' {
+                quoted = true;
+            }
+            escaped = quoted && !escaped && c == '\\';
+        }
+        out
+    }
+
+    /// knocker's default config with `edits` made to its text (compared without blanks).
+    fn with(edits: &[(&str, &str)]) -> Vec<u8> {
+        let mut doc = compact(crate::DEFAULT_SPEC);
+        for (from, to) in edits {
+            let from = compact(from);
+            assert!(doc.contains(&from), "{from}");
+            doc = doc.replacen(&from, to, 1);
+        }
+        doc.into_bytes()
+    }
+
+    fn ok(edits: &[(&str, &str)]) -> Config {
+        read_doc(&with(edits)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn refused(edits: &[(&str, &str)]) -> String {
+        match read_doc(&with(edits)) {
+            Ok(_) => panic!("read: {edits:?}"),
+            Err(e) => e,
+        }
+    }
+
+    const USER: &str = r#""uid": 0,"#;
+    const NNP: &str = r#""noNewPrivileges": true"#;
+    const RESOURCES: &str = r#""devices": [
+        {
+          "allow": false,
+          "access": "rwm"
+        }
+      ]"#;
+
+    #[test]
+    fn the_default_config_reads() {
+        let c = ok(&[]);
+        assert_eq!(c.spec.rootfs, c"/bundle/rootfs");
+        assert!(c.spec.read_only && !c.spec.allow_new_privs && c.terminal);
+        assert_eq!(c.spec.uid, 0);
+    }
 
     #[test]
     fn cgroups_paths_of_both_styles() {
@@ -612,5 +839,208 @@ mod tests {
         assert_eq!(cgroup_path(b"machine.slice:libpod:abc", &mut arena).ok(), Some(&b"machine.slice/libpod-abc.scope"[..]));
         assert!(cgroup_path(b"/a/../b", &mut arena).is_err());
         assert!(cgroup_path(b"/", &mut arena).is_err());
+    }
+
+    #[test]
+    fn escaped_names_are_the_fields_they_spell() {
+        // Control and case: the plain name and the escaped one are the same field, as in Go
+        // (before, the escaped ones were never matched: uid 1000 ran as 0, nnp and seccomp dropped).
+        assert_eq!(ok(&[(USER, r#""uid": 1000,"#)]).spec.uid, 1000);
+        assert_eq!(ok(&[(USER, r#""ui\u0064": 1000,"#)]).spec.uid, 1000);
+        assert!(!ok(&[(NNP, r#""noNewPrivilege\u0073": true"#)]).spec.allow_new_privs);
+        assert!(ok(&[(NNP, r#""noNewPrivilege\u0073": false"#)]).spec.allow_new_privs);
+        let profile = r#""s\u0065ccomp": {"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}, "maskedPaths""#;
+        assert!(matches!(ok(&[(r#""maskedPaths""#, profile)]).spec.seccomp, Seccomp::Profile(_)));
+    }
+
+    #[test]
+    fn twice_given_or_other_case_names_are_refused() {
+        // Go takes the last of two, and NoNewPrivileges for noNewPrivileges: knocker says so.
+        let e = refused(&[(USER, r#""uid": 1000, "uid": 0,"#)]);
+        assert!(e.contains("process.user.uid (given twice"), "{e}");
+        let e = refused(&[(NNP, r#""NoNewPrivileges": true"#)]);
+        assert!(e.contains("process.NoNewPrivileges: not spelled as noNewPrivileges"), "{e}");
+        // A name no object of the spec has: Go ignores it, knocker names it.
+        let e = refused(&[(NNP, r#""noNewPrivileges": true, "noNewPrivilege": false"#)]);
+        assert!(e.contains("process.noNewPrivilege (not a member"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_refused_not_defaulted() {
+        // Before: "true" read as false, a string of names and an object of mounts dropped.
+        assert!(ok(&[(r#""readonly": true"#, r#""readonly": true"#)]).spec.read_only);
+        assert!(refused(&[(r#""readonly": true"#, r#""readonly": "true""#)]).contains("root.readonly (expected true or false)"));
+        assert!(refused(&[(NNP, r#""noNewPrivileges": "true""#)]).contains("process.noNewPrivileges"));
+        assert!(refused(&[(USER, r#""uid": 0, "additionalGids": 0,"#)]).contains("process.user.additionalGids (expected an array)"));
+        assert!(refused(&[(USER, r#""uid": 01000,"#)]).contains("not valid JSON"));
+        assert!(refused(&[(USER, r#""uid": 1000.0,"#)]).contains("process.user.uid (expected an id"));
+        assert!(refused(&[(USER, r#""uid": -1,"#)]).contains("process.user.uid"));
+        assert_eq!(ok(&[(USER, r#""uid": 4294967294,"#)]).spec.uid, 4294967294);
+    }
+
+    fn rules(list: &str) -> core::result::Result<Vec<Rule>, String> {
+        read_doc(&with(&[(RESOURCES, &format!(r#""devices": [{{"allow": false, "access": "rwm"}}, {list}]"#))]))
+            .map(|c| c.spec.device_rules.as_slice().to_vec())
+    }
+
+    #[test]
+    fn device_rules_are_read_as_runc_reads_them_or_refused() {
+        let rule = |kind, major, minor, access| Rule { kind, major, minor, access };
+        // Controls: what runc reads, read the same.
+        assert_eq!(rules(r#"{"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}"#), Ok(vec![rule(devices::BLOCK, Some(8), Some(0), devices::RWM)]));
+        assert_eq!(rules(r#"{"allow": true, "type": "c", "major": 1, "access": "r"}"#), Ok(vec![rule(devices::CHAR, Some(1), None, devices::READ)]));
+        assert_eq!(rules(r#"{"allow": true, "type": "c", "major": 136, "minor": -1, "access": "rw"}"#), Ok(vec![rule(devices::CHAR, Some(136), None, devices::READ | devices::WRITE)]));
+        assert_eq!(rules(r#"{"allow": true, "major": 1, "minor": 3, "access": "m"}"#), Ok(vec![rule(devices::ANY, Some(1), Some(3), devices::MKNOD)]));
+        // Before, each of these widened to a wildcard (`"major": "8"` allowed every whole disk).
+        for (bad, field) in [
+            (r#"{"allow": true, "type": "b", "major": "8", "minor": 0, "access": "rwm"}"#, "devices[1].major"),
+            (r#"{"allow": true, "type": "c", "major": 4294967296, "minor": 1, "access": "r"}"#, "devices[].major"),
+            (r#"{"allow": true, "type": "c", "major": -2, "minor": 1, "access": "r"}"#, "devices[].major"),
+            (r#"{"allow": true, "type": ["c"], "major": 1, "minor": 3, "access": "r"}"#, "devices[1].type"),
+            (r#"{"allow": true, "type": "x", "major": 1, "minor": 3, "access": "r"}"#, "devices[].type"),
+            (r#"{"allow": true, "type": "c", "major": 1, "minor": 3, "access": 5}"#, "devices[1].access"),
+            (r#"{"allow": true, "type": "c", "major": 1, "minor": 3, "access": ""}"#, "devices[].access"),
+            (r#"{"allow": true, "type": "c", "major": 1, "minor": 3}"#, "devices[].access"),
+            (r#"{"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwx"}"#, "devices[].access"),
+        ] {
+            let e = rules(bad).unwrap_err();
+            assert!(e.contains(field), "{bad}: {e}");
+        }
+    }
+
+    fn caps(list: &str) -> core::result::Result<u64, String> {
+        let set = r#""bounding": [
+        "CAP_AUDIT_WRITE",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE"
+      ],"#;
+        read_doc(&with(&[(set, &format!(r#""bounding": [{list}],"#))])).map(|c| c.spec.caps)
+    }
+
+    #[test]
+    fn capabilities_are_runcs_names_exactly() {
+        assert_eq!(caps(r#""CAP_SYS_ADMIN", "CAP_KILL""#), Ok((1 << 21) | (1 << 5)));
+        // Before: CAP_ALL gave every bit, lowercase and bare names were read.
+        for bad in ["CAP_ALL", "ALL", "cap_sys_admin", "SYS_PTRACE", "CAP_sys_admin", "CAP_NOT_YET"] {
+            let e = caps(&format!("\"{bad}\"")).unwrap_err();
+            assert!(e.contains("process.capabilities.bounding: not a capability") && e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn id_mappings_need_a_user_namespace() {
+        let maps = r#""uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}], "gidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}], "maskedPaths""#;
+        let userns = r#""namespaces": [
+      {
+        "type": "user"
+      },"#;
+        // Control: with one the maps are read (and written once PID 1 exists).
+        let c = ok(&[(r#""maskedPaths""#, maps), (r#""namespaces": ["#, userns)]);
+        assert_eq!(c.id_maps[0], b"0 100000 65536\n");
+        // Before: without one the mappings were ignored and the container ran as host root.
+        assert!(refused(&[(r#""maskedPaths""#, maps)]).contains("linux.uidMappings (id mappings without a user namespace"));
+        let past = r#""uidMappings": [{"containerID": 1, "hostID": 0, "size": 4294967295}], "gidMappings": [{"containerID": 0, "hostID": 0, "size": 1}], "maskedPaths""#;
+        assert!(refused(&[(r#""maskedPaths""#, past), (r#""namespaces": ["#, userns)]).contains("a range past 4294967295"));
+    }
+
+    #[test]
+    fn net_sysctls_are_refused_in_knockers_own_network_namespace() {
+        let sysctl = r#""sysctl": {"net.ipv4.ip_forward": "1"}, "maskedPaths""#;
+        // Control: a network namespace of its own takes them.
+        assert_eq!(ok(&[(r#""maskedPaths""#, sysctl)]).spec.sysctls.len(), 1);
+        let joined = r#""type": "network", "path": "/proc/self/ns/net""#;
+        let e = refused(&[(r#""maskedPaths""#, sysctl), (r#""type": "network""#, joined)]);
+        assert!(e.contains("linux.sysctl: net.* in the network namespace knocker runs in"), "{e}");
+        // Without a network namespace: the host's, refused as before.
+        let e = refused(&[(r#""maskedPaths""#, sysctl), (r#""type": "network""#, r#""type": "ipc", "path": """#)]);
+        assert!(e.contains("not a sysctl of the container's own namespaces"), "{e}");
+        assert!(refused(&[(r#""maskedPaths""#, r#""sysctl": {"kernel.hostname": "x"}, "maskedPaths""#)]).contains("kernel.hostname"));
+    }
+
+    #[test]
+    fn system_mount_points_compare_normalised() {
+        let extra = |dst: &str| format!(r#""mounts": [{{"destination": "{dst}", "type": "tmpfs", "source": "tmpfs"}},"#);
+        // Control: an ordinary destination is a mount, at its normal form.
+        let c = ok(&[(r#""mounts": ["#, &extra("/data//x/./"))]);
+        assert!(matches!(c.spec.mounts.as_slice(), [Mount::Fs { dst: b"/data/x", .. }, ..]), "{:?}", c.spec.mounts.as_slice());
+        // Before: with a trailing slash these escaped knocker's own /dev and cgroup view.
+        for dst in ["/dev/", "//dev", "/./dev/.", "/sys/fs/cgroup/", "/sys//fs/cgroup"] {
+            let c = ok(&[(r#""mounts": ["#, &extra(dst))]);
+            assert!(!c.spec.mounts.iter().any(|m| matches!(m, Mount::Fs { dst: b"/dev" | b"/sys/fs/cgroup", .. })), "{dst}");
+        }
+        assert!(ok(&[(r#""mounts": ["#, &extra("/sys/fs/cgroup/"))]).spec.cgroup_view);
+        assert!(refused(&[(r#""mounts": ["#, &extra("/a/../dev"))]).contains("mounts[].destination (must not contain ..)"));
+    }
+
+    #[test]
+    fn mount_options_in_order_and_nothing_dropped() {
+        let bind = |opts: &str| format!(r#""mounts": [{{"destination": "/data", "type": "bind", "source": "/etc", "options": [{opts}]}},"#);
+        let flags = |opts: &str| match ok(&[(r#""mounts": ["#, &bind(opts))]).spec.mounts.as_slice()[0] {
+            Mount::Bind { flags, .. } => flags,
+            _ => panic!("not a bind"),
+        };
+        assert_eq!(flags(r#""rbind", "ro""#), MS_REC | MS_RDONLY);
+        // Before: `rw` after `ro` stayed read-only (runc: read-write), `rro` and the rest were dropped.
+        assert_eq!(flags(r#""rbind", "ro", "rw""#), MS_REC);
+        assert_eq!(flags(r#""rbind", "rro", "rnosuid", "rnodev", "rnoexec""#), MS_REC | MS_RDONLY | MS_NOSUID | MS_NOEXEC);
+        for (bad, what) in [("\"nosymfollow\"", "nosymfollow"), ("\"idmap\"", "idmap"), ("\"mode=755\"", "not an option of a bind mount"), ("\"noatime\"", "atime")] {
+            let e = refused(&[(r#""mounts": ["#, &bind(&format!("\"rbind\", {bad}")))]);
+            assert!(e.contains(what), "{e}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_cut_short() {
+        // root.path of any length (before: cut at 4095 bytes).
+        let long = "r".repeat(10_000);
+        let c = ok(&[(r#""path": "rootfs""#, &format!(r#""path": "{long}""#))]);
+        assert_eq!(c.spec.rootfs.to_bytes().len(), "/bundle/".len() + 10_000);
+        // Annotations of any size are read whole (the state keeps the config itself; before:
+        // saved cut at 4 KiB, unreadable). Kubernetes passes up to 256 KiB.
+        let big = format!(r#""annotations": {{"a": "{}"}}, "linux""#, "x".repeat(256 << 10));
+        assert!(ok(&[(r#""linux""#, &big)]).annotations.len() > 256 << 10);
+    }
+
+    #[test]
+    fn environments_of_any_size_engines_send() {
+        let env = |n: usize| {
+            let list: Vec<String> = (0..n).map(|i| format!("\"V{i}=x\"")).collect();
+            format!(r#""env": [{}],"#, list.join(","))
+        };
+        let from = r#""env": [
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "TERM=xterm"
+    ],"#;
+        // Before: more than 64 were refused (Kubernetes sends that many).
+        assert_eq!(ok(&[(from, &env(70))]).spec.env.len(), 70);
+        assert_eq!(ok(&[(from, &env(spec::MAX_ENV))]).spec.env.len(), spec::MAX_ENV);
+        assert!(refused(&[(from, &env(spec::MAX_ENV + 1))]).contains("process.env (more than 4096 entries)"));
+    }
+
+    #[test]
+    fn resources_are_applied_as_given_or_refused() {
+        let r = |json: &str| format!(r#"{RESOURCES}, {json}"#);
+        // Before: 5000 per 1000000 became 500 per 100000, under the kernel's 1 ms, and was dropped.
+        let c = ok(&[(RESOURCES, &r(r#""cpu": {"quota": 5000, "period": 1000000}"#))]);
+        assert_eq!((c.spec.limits.cpu_quota_us, c.spec.limits.period_us()), (Some(5000), 1_000_000));
+        let c = ok(&[(RESOURCES, &r(r#""cpu": {"quota": 50000}, "memory": {"limit": 1000000, "swap": 2000000}, "pids": {"limit": 50}"#))]);
+        assert_eq!((c.spec.limits.cpu_quota_us, c.spec.limits.period_us()), (Some(50000), 100_000));
+        assert_eq!((c.spec.limits.memory, c.spec.limits.swap, c.spec.limits.pids), (Some(1000000), Some(2000000), Some(50)));
+        assert_eq!(ok(&[(RESOURCES, &r(r#""memory": {"limit": 1000000, "swap": -1}"#))]).spec.limits.swap, Some(u64::MAX));
+        for (bad, what) in [
+            (r#""cpu": {"quota": "50000"}"#, "cpu.quota (expected an integer"),
+            (r#""cpu": {"quota": 500}"#, "cpu.quota (at least 1000"),
+            (r#""cpu": {"quota": 5000, "period": 10}"#, "cpu.period"),
+            (r#""memory": {"limit": 100, "swap": 50}"#, "memory.swap (less than"),
+            (r#""memory": {"swap": 50}"#, "memory.swap (a swap limit needs"),
+            (r#""memory": {"reservation": 1}"#, "memory.reservation"),
+            (r#""unified": {"memory.high": "50M"}"#, "resources.unified"),
+            (r#""blockIO": {"weight": 10}"#, "resources.blockIO"),
+            (r#""hugepageLimits": [{"pageSize": "2MB", "limit": 0}]"#, "resources.hugepageLimits"),
+            (r#""cpu": {"shares": 1024}"#, "cpu.shares"),
+        ] {
+            let e = refused(&[(RESOURCES, &r(bad))]);
+            assert!(e.contains(what), "{bad}: {e}");
+        }
     }
 }

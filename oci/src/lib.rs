@@ -13,8 +13,13 @@ pub mod arena;
 pub mod config;
 pub mod hooks;
 pub mod json;
+pub mod schema;
 pub mod seccomp;
 pub mod state;
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod findings;
 
 use crate::state::{Saved, Status};
 use launcher::error::{self, Context, Error, Result};
@@ -820,6 +825,9 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
                 let doc: &'static [u8] = if value == b"-" {
                     let buf = arena.bytes(1 << 20, 1).ok_or_else(|| Error::new("cannot map memory"))?;
                     let n = fs::read_all(0, buf).context("cannot read the resources from stdin")?;
+                    if n == buf.len() {
+                        return Err(Error::new("--resources: 1 MiB or more on stdin: not read"));
+                    }
                     &buf[..n]
                 } else {
                     let mut p = state::Path::new();
@@ -827,6 +835,9 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
                     let fd = fs::open(p.as_cstr().context("path too long")?, O_RDONLY).context_on("cannot open", &p)?;
                     let buf = arena.bytes(1 << 20, 1).ok_or_else(|| Error::new("cannot map memory"))?;
                     let n = fs::read_all(fd.raw(), buf).context_on("cannot read", &p)?;
+                    if n == buf.len() {
+                        return Err(Error::new("--resources: 1 MiB or more: not read:").on(&p));
+                    }
                     &buf[..n]
                 };
                 let top = json::parse(doc).map_err(|e| Error::new("--resources is not valid JSON:").hint(e.what))?;

@@ -540,7 +540,7 @@ fn a_configs_seccomp_profile_is_compiled_and_kept_for_exec() {
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 7, "value": 0, "op": "SCMP_CMP_EQ"}]}]});
     });
     let out = bad.knocker(&["run", "b"]);
-    assert!(out.code == 1 && out.stderr.contains("linux.seccomp.syscalls[].args") && out.stderr.contains("index is 0 to 5"), "{out:?}");
+    assert!(out.code == 1 && out.stderr.contains("linux.seccomp.syscalls[0].args[0].index") && out.stderr.contains("index is 0 to 5"), "{out:?}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod bench;
 mod build;
 mod cpio;
+mod fuzz;
 mod image;
 mod install;
 mod kmod;
@@ -25,6 +26,7 @@ Usage: cargo xtask <command> [options]
                           target/containers/debian with --debian; the folder is 0700)
   run [-- COMMAND...]     build, make the rootfs if missing, run a container
   test                    build, make the rootfs, run every test (unit and end to end, as root)
+  fuzz [--seconds N] [T…] the readers' fuzz targets (libFuzzer), N seconds each (default 10)
   install [--prefix DIR]  install DIR/bin/launcher and DIR/libexec/knocker/init (default /usr/local)
   image [OUT]             the embedded image: a gzip'd cpio initramfs with knocker's init as /init
   vm [-- COMMAND...]      boot that image under qemu, running COMMAND as the box's job
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         "rootfs" => rootfs::run(rest),
         "run" => run::run(rest),
         "test" => test::run(rest),
+        "fuzz" => fuzz::run(rest),
         "install" => install::run(rest),
         "image" => image::run(rest),
         "vm" => vm::run(rest),

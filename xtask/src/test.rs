@@ -28,7 +28,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let debian = rootfs::private_dir()?.join("debian");
     rootfs::make_debian(&debian)?;
     eprintln!("xtask: unit tests");
+    // (oci's and the launcher's and init's include every file of ../shared/findings/parsers as
+    // a regression input, and a differential test of the JSON reader against Python's.)
     checked(cargo().current_dir(root()).args(["test", "--locked", "-p", "linker", "-p", "launcher", "-p", "init", "-p", "oci", "-p", "xtask"]))?;
+    eprintln!("xtask: a short fuzz pass over the readers (the findings are its seeds)");
+    crate::fuzz::pass(&crate::fuzz::TARGETS, 3)?;
     eprintln!("xtask: end-to-end tests (target/knocker/ binaries, {})", rootfs.display());
     let host = checked(
         cargo()

@@ -372,10 +372,10 @@ impl Cgroup {
             if let (true, Some(quota)) = (cpu, limits.cpu_quota_us) {
                 value.clear();
                 if h.kind == Kind::V2 {
-                    value.push(quota).push(" ").push(crate::spec::CPU_PERIOD_US);
+                    value.push(quota).push(" ").push(limits.period_us());
                     write(&dir, "/cpu.max", value.as_bytes())?;
                 } else {
-                    value.push(crate::spec::CPU_PERIOD_US);
+                    value.push(limits.period_us());
                     write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
                     value.clear();
                     value.push(quota);

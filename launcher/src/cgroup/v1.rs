@@ -4,7 +4,7 @@
 
 use super::{CPU, CPUSET, Cgroup, DEVICES, Dir, MEMORY, PIDS, Path, devices, make_dir, write};
 use crate::error::{Context, Result};
-use crate::spec::{CPU_PERIOD_US, Limits};
+use crate::spec::Limits;
 use linker::Text;
 use linker::sys::fs;
 
@@ -24,9 +24,14 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: dev
     if let (true, Some(bytes)) = (h.has(MEMORY), limits.memory) {
         value.push(bytes);
         write(&dir, "/memory.limit_in_bytes", value.as_bytes())?;
-        // memory+swap at the same limit means no swap. Absent without swap accounting.
+        // memory+swap at the same limit means no swap. Absent without swap accounting, which
+        // only a limit on swap itself needs.
+        if let Some(total) = limits.swap {
+            value.clear();
+            if total == u64::MAX { value.push("-1") } else { value.push(total) };
+        }
         match write(&dir, "/memory.memsw.limit_in_bytes", value.as_bytes()) {
-            Err(e) if e.errno() == Some(linker::Errno::ENOENT) => {}
+            Err(e) if e.errno() == Some(linker::Errno::ENOENT) && limits.swap.is_none() => {}
             other => other?,
         }
     }
@@ -37,7 +42,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: dev
     }
     if let (true, Some(quota)) = (h.has(CPU), limits.cpu_quota_us) {
         value.clear();
-        value.push(CPU_PERIOD_US);
+        value.push(limits.period_us());
         write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
         value.clear();
         value.push(quota);

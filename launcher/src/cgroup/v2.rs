@@ -5,7 +5,7 @@
 
 use super::{Cgroup, Dir, Kind, Path, devices, make_dir, write};
 use crate::error::{Context, Error, Result};
-use crate::spec::{CPU_PERIOD_US, Limits};
+use crate::spec::Limits;
 use linker::Text;
 use linker::sys::bpf::{self, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI, BPF_PROG_TYPE_CGROUP_DEVICE};
 use linker::sys::fs::{self, O_DIRECTORY, O_RDONLY};
@@ -41,9 +41,16 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
     if let Some(bytes) = limits.memory {
         value.push(bytes);
         write(&dir, "/memory.max", value.as_bytes())?;
-        // Without swap accounting (CONFIG_MEMCG_SWAP off) the file is absent: nothing to turn off.
-        match write(&dir, "/memory.swap.max", b"0") {
-            Err(e) if e.errno() == Some(linker::Errno::ENOENT) => {}
+        // v2 limits swap on its own: what the total leaves beyond memory. Without swap
+        // accounting (CONFIG_MEMCG_SWAP off) the file is absent: nothing to turn off.
+        value.clear();
+        match limits.swap {
+            Some(u64::MAX) => value.push("max"),
+            Some(total) => value.push(total.saturating_sub(bytes)),
+            None => value.push("0"),
+        };
+        match write(&dir, "/memory.swap.max", value.as_bytes()) {
+            Err(e) if e.errno() == Some(linker::Errno::ENOENT) && limits.swap.is_none() => {}
             other => other?,
         }
     }
@@ -54,7 +61,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
     }
     if let Some(quota) = limits.cpu_quota_us {
         value.clear();
-        value.push(quota).push(" ").push(CPU_PERIOD_US);
+        value.push(quota).push(" ").push(limits.period_us());
         write(&dir, "/cpu.max", value.as_bytes())?;
     }
     let mut d = dir.clone();

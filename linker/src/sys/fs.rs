@@ -396,6 +396,12 @@ pub fn fchownat(dir: i32, path: &CStr, uid: u32, gid: u32) -> Result<()> {
     unsafe { call!(fchownat, dir, path.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }.map(drop)
 }
 
+/// `umask(2)`: sets the file mode creation mask; returns the previous one.
+pub fn umask(mask: u32) -> u32 {
+    // SAFETY: plain integer argument; umask cannot fail.
+    unsafe { call!(umask, mask) }.unwrap_or(0) as u32
+}
+
 /// `fchmodat(2)`.
 pub fn fchmodat(dir: i32, path: &CStr, mode: u32) -> Result<()> {
     // SAFETY: `path` is a valid C string.
