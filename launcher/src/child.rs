@@ -44,6 +44,9 @@ pub struct Plan<'a> {
     pub cgroup_dir: Option<i32>,
     /// The capability bounding set the process keeps (for the seccomp filter's own checks).
     pub keep: u64,
+    /// A joined process: its descriptors and seccomp filter were set up before the fork into
+    /// the container (security::confine_joiner).
+    pub confined: bool,
 }
 
 pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
@@ -119,6 +122,15 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     dev::add_devices(&root, spec.devices.as_slice())?;
     procfs::mount_sys(&root, spec.verbose)?;
     rootfs::user_mounts(&root, spec)?;
+    // createContainer hooks: in the container's namespaces, but before pivot_root, so their
+    // paths are the host's (the runtime spec's "runtime namespace"), as runc runs them; after
+    // the host's createRuntime hooks, which the launcher runs before the go-ahead.
+    let mut released = spec.user_namespace;
+    if let Some(hooks) = spec.hooks.filter(|h| h.create_container) {
+        ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
+        released = true;
+        (hooks.container)("createContainer", host_pid)?;
+    }
     let pivoted = rootfs::pivot(&root, spec.verbose)?;
     drop(root);
     // The container's own /proc/sys, before it is made read-only.
@@ -133,7 +145,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     // Nothing of the container's own runs before the go-ahead (the launcher may still be
     // moving this process into its cgroup2 group, on kernels without CLONE_INTO_CGROUP).
-    if !spec.user_namespace {
+    if !released {
         ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     }
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
@@ -142,7 +154,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         crate::cgroup::view::mount_view(&ctx.cgroup_view)?;
     }
     if let Some(hooks) = spec.hooks {
-        (hooks.container)("createContainer", host_pid)?;
+        (hooks.container)("pivoted", host_pid)?;
     }
 
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
@@ -163,10 +175,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if let Some(fifo) = spec.detached {
         wait_for_start(ctx, fifo)?;
     }
-    if let Some(hooks) = spec.hooks {
-        (hooks.container)("startContainer", host_pid)?;
-    }
-    exec(ctx)
+    exec(ctx, host_pid)
 }
 
 fn host_pid() -> i32 {
@@ -189,13 +198,11 @@ fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
     if ctx.terminal {
         tty::attach_in_container(&ctx.sync)?;
     }
+    // As runc's exec: the LSM label once the user and capabilities are the container's.
     security::label_and_personality(spec)?;
-    process_limits::apply_rlimits(spec.rlimits.as_slice())?;
-    ctx.keep = spec.caps;
-    security::confine_and_drop(spec, spec.caps)?;
     fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
     check_cwd()?;
-    exec(ctx)
+    exec(ctx, 0)
 }
 
 /// OCI `create`: tells the creator this PID 1 is ready, then waits for `start` to write one
@@ -240,7 +247,11 @@ fn command(ctx: &Plan) -> (&'static CStr, &'static [*const c_char]) {
 
 const DEFAULT_ARGV: [*const c_char; 1] = [DEFAULT_COMMAND.as_ptr()];
 
-fn exec(ctx: &Plan) -> Result<Infallible> {
+/// The last steps: argv and envp, COMMAND located, descriptors and signal mask as the program
+/// gets them, the seccomp filter of a no_new_privs process, the startContainer hooks under
+/// it (their programs are the image's: they run as confined as the program), the exec.
+/// `host_pid` is PID 1's for the hooks' state (0 for an exec'd process, which has none).
+fn exec(ctx: &Plan, host_pid: i32) -> Result<Infallible> {
     let spec = ctx.spec;
     let (program, cmd_argv) = command(ctx);
 
@@ -302,19 +313,19 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
     let argv = ptrs.as_ptr();
     // SAFETY: envp_at < slots, inside the mapping.
     let envp = unsafe { argv.add(envp_at) };
-    // Nothing of the launcher's crosses into the container: every descriptor above 2 closes
-    // at exec (the init's memfd too, once the kernel has it open).
-    // An OCI engine's `--preserve-fds N` passes 3…3+N-1 on (socket activation and the like).
-    let kept = 3 + spec.preserve_fds;
-    fs::close_range(kept, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
-    for fd in 3..kept {
-        let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
+    if !ctx.confined {
+        descriptors_for_exec(spec.preserve_fds)?;
     }
     if let Some(mask) = spec.umask {
         fs::umask(mask);
     }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
-    security::filter_last(spec, ctx.keep)?;
+    if !ctx.confined {
+        security::filter_last(spec, ctx.keep)?;
+    }
+    if let Some(hooks) = spec.hooks.filter(|_| host_pid != 0) {
+        (hooks.container)("startContainer", host_pid)?;
+    }
     let errno = match (spec.init, ctx.init) {
         (Init::Bundled(_), Some(memfd)) => match process::execveat(memfd, c"", argv, envp, AT_EMPTY_PATH) {
             // No execveat (kernels before 3.19, valgrind): exec the memfd by its /proc path.
@@ -337,6 +348,19 @@ fn exec(ctx: &Plan) -> Result<Infallible> {
         Init::Bundled(_) => c"knocker's init",
     };
     Err(Error::sys("cannot execute", errno).on(what).exit_code(exec::failure_code(errno)))
+}
+
+/// Nothing of the launcher's crosses into the container: every descriptor above 2 closes at
+/// exec (the init's memfd too, once the kernel has it open). An OCI engine's `--preserve-fds
+/// N` passes 3…3+N-1 on (socket activation and the like): the front end checked they were
+/// open when it started, so none of them is one of knocker's own.
+pub fn descriptors_for_exec(preserve: u32) -> Result<()> {
+    let kept = 3 + preserve;
+    fs::close_range(kept, u32::MAX, CLOSE_RANGE_CLOEXEC).context("close_range")?;
+    for fd in 3..kept {
+        let _ = fs::fcntl(fd as i32, libc::F_SETFD, 0);
+    }
+    Ok(())
 }
 
 fn put(ptrs: &mut [*const c_char], at: usize, items: &[*const c_char]) -> usize {

@@ -10,7 +10,7 @@
 use crate::child::{self, Plan};
 use crate::error::{Context, Error, Result};
 use crate::spec::Spec;
-use crate::sync;
+use crate::{security, sync};
 use linker::sys::fs::{self, O_CLOEXEC, O_RDONLY, O_WRONLY};
 use linker::sys::process::{self, WaitStatus};
 use linker::sys::signal::SigSet;
@@ -30,11 +30,21 @@ pub struct Joined {
     pub sync: sync::ParentEnd,
 }
 
-/// Starts `spec`'s command in the container whose PID 1 is `target`, in its cgroup at `group`.
-pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
+/// Starts `spec`'s command in the container whose PID 1 is `target` (started at `start`, in
+/// clock ticks since boot), in its cgroup at `group`.
+pub fn exec(spec: &Spec, target: i32, start: u64, group: &[u8], args: Args, env: Env, mask: SigSet, detached: bool) -> Result<Joined> {
+    // PID 1 is named by a pidfd while its namespaces are opened by path: if it is still alive
+    // afterwards, no other process can have taken its pid in between (a host process there
+    // would share our namespaces, and the command would run on the host).
+    let gone = || Error::new("the container is not running any more");
+    let pidfd = process::pidfd_open(target).map_err(|_| gone())?;
+    if crate::manage::start_time(target) != Some(start) {
+        return Err(gone());
+    }
     // Raw descriptors, close-on-exec: they live until the process execs or this one exits.
     let mut namespaces = List::<i32, 7>::new();
     let mut user = false;
+    let mut joins_mount = false;
     // Without host root, the user namespace first: only inside it are the others ours to enter.
     let rootless = !process::host_root();
     let order = KINDS.iter().rev().take(if rootless { 1 } else { 0 }).chain(KINDS.iter().take(if rootless { 6 } else { 7 }));
@@ -53,6 +63,13 @@ pub fn exec(spec: &Spec, target: i32, group: &[u8], args: Args, env: Env, mask: 
         let fd = fs::open(theirs.as_cstr().context("path")?, O_RDONLY | O_CLOEXEC).context_on("cannot open the container's namespace", &theirs)?;
         let _ = namespaces.push(fd.into_raw());
         user |= kind == "user";
+        joins_mount |= kind == "mnt";
+    }
+    let mut exited = [linker::sys::poll::PollFd::new(pidfd.raw(), linker::sys::poll::POLLIN)];
+    let ended = linker::sys::poll::poll(&mut exited, Some(linker::sys::time::Timespec::from_ms(0))).map_or(true, |n| n > 0);
+    // A container always has a mount namespace of its own: the same as ours is not one.
+    if ended || !joins_mount {
+        return Err(gone());
     }
     let tasks = entry_files(group);
     let (parent_end, child_end) = sync::channel().context("cannot create the sync channel")?;
@@ -126,11 +143,17 @@ fn enter(
         process::setresgid(0).context("cannot become root in the container's user namespace (setresgid)")?;
         process::setresuid(0).context("cannot become root in the container's user namespace (setresuid)")?;
     }
+    // The container's confinement before the fork into its PID namespace: what appears there
+    // has the container's user, capabilities and seccomp filter from its first instruction,
+    // so even a container allowed to ptrace (CAP_SYS_PTRACE) finds nothing more privileged
+    // than itself. (This process is in no namespace of the container's the container can see
+    // it from.)
+    security::confine_joiner(spec)?;
     let pid = process::fork().context("fork")?;
     if pid == 0 {
         let _ = fs::close(report);
         let terminal = spec.tty == crate::spec::Tty::Always;
-        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: 0 };
+        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined: true };
         let code = child::run_joined(&mut plan);
         process::exit(code);
     }

@@ -155,9 +155,9 @@ fn daily_steps(spec: &mut Spec, name: &[u8]) -> Result<()> {
             pasta::start(pid)
         }
         fn in_container(point: &'static str, _pid: i32) -> Result<()> {
-            if point == "createContainer" { netfiles::mount() } else { Ok(()) }
+            if point == "pivoted" { netfiles::mount() } else { Ok(()) }
         }
-        spec.hooks = Some(spec::Hooks { host: on_host, container: in_container });
+        spec.hooks = Some(spec::Hooks { host: on_host, container: in_container, create_container: false });
     }
     Ok(())
 }
@@ -229,6 +229,7 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         terminal,
         cgroup_dir: cgroup.clone_into(),
         keep: 0,
+        confined: false,
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();

@@ -249,7 +249,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     let terminal = tty::wanted(&spec);
     spec.tty = if terminal { Tty::Always } else { Tty::Never };
     let mask = supervise::block_signals()?;
-    let joined = join::exec(&spec, pid, cgroup::launcher_group(name).as_bytes(), *args, env, mask, false)?;
+    let joined = join::exec(&spec, pid, entry.number("start"), cgroup::launcher_group(name).as_bytes(), *args, env, mask, false)?;
     let mut relay = match terminal {
         true => joined.sync.receive_terminal().context("cannot receive the terminal")?.map(tty::Relay::start),
         false => None,

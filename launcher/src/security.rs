@@ -1,7 +1,7 @@
 //! What a root process inside may still do: the capability sets, the user it runs as,
 //! no_new_privs, and the seccomp filter.
 
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::seccomp;
 use crate::spec::Spec;
 use linker::sys::caps::{self, Sets};
@@ -13,6 +13,7 @@ const PR_SET_KEEPCAPS: i32 = 8;
 pub const PR_SET_DUMPABLE: i32 = 4;
 pub const PR_SET_PDEATHSIG: i32 = 1;
 pub const CAP_SYS_CHROOT: u64 = 1 << 18;
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
 
 /// The launcher must not be ptrace-able or leave /proc/<pid>/ open to the container while it
 /// holds host descriptors; execve of the init resets this.
@@ -82,6 +83,10 @@ pub fn label_and_personality(spec: &Spec) -> Result<()> {
     }
     if let Some((attr, label)) = spec.exec_label {
         let fd = linker::sys::fs::open(attr, linker::sys::fs::O_WRONLY).context_on("cannot open", attr)?;
+        // It must be procfs's own file, not one a mount put there (runc CVE-2019-16884).
+        if linker::sys::fs::fstatfs_type(fd.raw()) != Ok(PROC_SUPER_MAGIC) {
+            return Err(Error::new("not procfs's own file (something is mounted over it):").on(attr));
+        }
         linker::sys::fs::write_all(fd.raw(), label).context_on("cannot set the security label of the process through", attr)?;
     }
     Ok(())
@@ -98,6 +103,24 @@ pub fn confine_and_drop(spec: &Spec, keep: u64) -> Result<()> {
         install_filter(spec, keep)?;
     }
     drop_privileges(spec, keep)
+}
+
+/// A process joining a running container (join.rs), in the first child, before the fork into
+/// the container's PID namespace: its rlimits and OOM score, its descriptors as the program
+/// gets them (every one above 2 closes at exec but an engine's `--preserve-fds`), then the
+/// container's user, capabilities and seccomp filter — the filter too, so no step of the
+/// joined process runs unfiltered with the container's credentials.
+pub fn confine_joiner(spec: &Spec) -> Result<()> {
+    crate::process_limits::apply_rlimits(spec.rlimits.as_slice())?;
+    crate::process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
+    crate::child::descriptors_for_exec(spec.preserve_fds)?;
+    if spec.allow_new_privs {
+        install_filter(spec, spec.caps)?;
+        drop_privileges(spec, spec.caps)
+    } else {
+        drop_privileges(spec, spec.caps)?;
+        install_filter(spec, spec.caps)
+    }
 }
 
 /// The filter of a no_new_privs process: the last step before `execve`.

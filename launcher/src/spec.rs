@@ -51,7 +51,14 @@ pub struct Daily {
 #[derive(Clone, Copy, Debug)]
 pub struct Hooks {
     pub host: fn(i32) -> crate::error::Result<()>,
+    /// Called in the container with the point reached: `createContainer` (before
+    /// pivot_root, when `create_container`), `pivoted` (after it), `startContainer` (last,
+    /// under the container's seccomp filter).
     pub container: fn(&'static str, i32) -> crate::error::Result<()>,
+    /// Whether there are createContainer hooks: they run in the container's namespaces
+    /// before pivot_root, so their paths resolve in the host's view, as the runtime spec
+    /// says and runc does (never a program of the image's).
+    pub create_container: bool,
 }
 
 /// The capability sets besides the bounding set (bit N = capability N).

@@ -399,6 +399,20 @@ const BIND_FLAGS: u64 = MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV;
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
 /// launcher's own, hardened ones; the rest become the launcher's mounts.
+/// The files of /proc a config may mount over (lxcfs's), the same that runc allows.
+const PROC_FILES: [&[u8]; 10] = [
+    b"/proc/cpuinfo",
+    b"/proc/diskstats",
+    b"/proc/meminfo",
+    b"/proc/stat",
+    b"/proc/swaps",
+    b"/proc/uptime",
+    b"/proc/loadavg",
+    b"/proc/slabinfo",
+    b"/proc/net/dev",
+    b"/proc/sys/kernel/ns_last_pid",
+];
+
 fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     let given = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
     let dst = normalise(arena, given, "mounts[].destination")?;
@@ -418,6 +432,11 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/sys");
     if system {
         return Ok(());
+    }
+    // Below /proc only what lxcfs provides, as runc allows: a mount over /proc/self/attr (or
+    // /proc/1/...) would swallow the LSM label written there (runc CVE-2019-16884).
+    if dst.starts_with(b"/proc/") && !PROC_FILES.contains(&dst) {
+        return Err(Error::new("config.json: mounts[].destination: under /proc, only lxcfs's files may be mounted:").on(dst));
     }
     // In order, as runc applies them: a later `rw` undoes an earlier `ro`.
     let (mut flags, mut propagation, mut data) = (0u64, 0u64, linker::Text::<1024>::new());

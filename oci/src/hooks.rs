@@ -1,8 +1,9 @@
 //! OCI hooks: programs the engine wants run at points of the container's life, each given
 //! the state JSON on stdin and killed when its `timeout` (seconds) passes: `createRuntime`
 //! (and the deprecated `prestart`) on the host once PID 1 exists, before it goes on;
-//! `createContainer` in PID 1's namespaces after that, `startContainer` there at `start`,
-//! just before the program; `poststart` on the host after `start`, `poststop` at `delete`.
+//! `createContainer` in PID 1's namespaces after that, before pivot_root (so its path is the
+//! host's, as the runtime spec says and runc does, never a program of the image's);
+//! `startContainer` there at `start`, just before the program, under its seccomp filter; `poststart` on the host after `start`, `poststop` at `delete`.
 //! The first four run through the launcher's callbacks ([`arm`]).
 //!
 //! `start` and `delete` read the hooks from the copy of config.json kept in the container's
@@ -95,7 +96,7 @@ pub fn arm(spec: &mut launcher::spec::Spec, p: Pending) {
     if !p.id_maps[0].is_empty() || ["prestart", "createRuntime", "createContainer", "startContainer"].into_iter().any(has) {
         // SAFETY: single-threaded, and nothing reads PENDING yet (see `pending`).
         unsafe { *core::ptr::addr_of_mut!(PENDING) = Some(p) };
-        spec.hooks = Some(launcher::spec::Hooks { host: on_host, container: in_container });
+        spec.hooks = Some(launcher::spec::Hooks { host: on_host, container: in_container, create_container: has("createContainer") });
     }
 }
 
@@ -123,5 +124,9 @@ fn on_host(pid: i32) -> Result<()> {
 }
 
 fn in_container(point: &'static str, pid: i32) -> Result<()> {
-    run_pending(&[point], if point == "startContainer" { "created" } else { "creating" }, pid)
+    match point {
+        "createContainer" => run_pending(&[point], "creating", pid),
+        "startContainer" => run_pending(&[point], "created", pid),
+        _ => Ok(()),
+    }
 }

@@ -25,7 +25,7 @@ use crate::state::{Saved, Status};
 use launcher::error::{self, Context, Error, Result};
 use launcher::seccomp::Seccomp;
 use launcher::supervise;
-use linker::sys::fs::{self, LOCK_EX, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use linker::sys::fs::{self, LOCK_EX, O_APPEND, O_CLOEXEC, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY};
 use linker::sys::process;
 use linker::sys::signal::{self, SIGKILL};
 use linker::sys::time;
@@ -100,7 +100,8 @@ pub fn main(args: Args, env: Env) -> i32 {
 /// The error in `--log`, as text or as runc's json line.
 fn log_error(g: &Global, e: &Error) {
     let Some(path) = g.log else { return };
-    let Ok(fd) = fs::openat(fs::AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND, 0o600) else { return };
+    // Not through a symlink someone else may have planted at the path.
+    let Ok(fd) = fs::openat(fs::AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | fs::O_NOFOLLOW | O_CLOEXEC, 0o600) else { return };
     let line = e.line();
     let mut t = Text::<1024>::new();
     if g.json_log {
@@ -378,9 +379,24 @@ fn absolute(bundle: &[u8], arena: &mut arena::Arena) -> Result<&'static [u8]> {
     arena.cstr(t.as_bytes()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("bundle path too long"))
 }
 
+/// `--preserve-fds N`: descriptors 3…3+N-1 must be the engine's, open before knocker opens
+/// anything (else one of knocker's own would land there and be passed on). runc fails on a
+/// descriptor that is not open too.
+fn check_preserved(n: u32) -> Result<()> {
+    for fd in 3..3 + n {
+        if fs::fcntl(fd as i32, libc::F_GETFD, 0).is_err() {
+            let mut t = Text::<16>::new();
+            t.push(fd);
+            return Err(Error::new("--preserve-fds: descriptor").on(&t).hint("it is not open: give only as many as the engine passes"));
+        }
+    }
+    Ok(())
+}
+
 /// `create` and `run`.
 fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     let p = rest.parse()?;
+    check_preserved(p.preserve_fds)?;
     let id = one_id(&p)?;
     let mut arena = arena::Arena::new().ok_or_else(|| Error::new("cannot map memory"))?;
     let bundle = absolute(p.bundle.unwrap_or(b"."), &mut arena)?;
@@ -436,6 +452,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
             Some(path) => { let mut g = launcher::cgroup::Group::new(); g.bytes(path); g }
             None => launcher::cgroup::launcher_group(id),
         },
+        cgroup_mark: running.cgroup.mark().map(|m| m.text()).unwrap_or_default(),
     };
     if foreground {
         state::save(g.root, id, &saved)?;
@@ -509,11 +526,25 @@ fn make_fifo(root: &[u8], id: &[u8]) -> Result<Fd> {
     fs::openat(fs::AT_FDCWD, c, O_RDWR | O_CLOEXEC, 0).context_on("cannot open", &path)
 }
 
+/// The pid file, as runc writes it: a new file beside it, renamed over the path, so a symlink
+/// planted there is replaced, never followed into a file of the link's choosing.
 fn write_pid_file(path: &core::ffi::CStr, pid: i32) -> Result<()> {
     let mut t = Text::<16>::new();
     t.push(pid);
-    let fd = fs::openat(fs::AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644).context_on("cannot write the pid file", path)?;
-    fs::write_all(fd.raw(), t.as_bytes()).context_on("cannot write the pid file", path)
+    let name = path.to_bytes();
+    let (dir, file) = match name.iter().rposition(|&c| c == b'/') {
+        Some(at) => (&name[..at + 1], &name[at + 1..]),
+        None => (&b""[..], name),
+    };
+    let mut tmp = state::Path::new();
+    tmp.bytes(dir).push(".").bytes(file).push(".knocker-new");
+    let tmp = tmp.as_cstr().context("--pid-file too long")?;
+    // One left by a knocker that died (or planted): unlinked, whatever it is, never opened.
+    let _ = fs::unlinkat(fs::AT_FDCWD, tmp, 0);
+    let fd = fs::openat(fs::AT_FDCWD, tmp, O_WRONLY | O_CREAT | fs::O_EXCL | fs::O_NOFOLLOW | O_CLOEXEC, 0o644).context_on("cannot write the pid file", tmp)?;
+    fs::write_all(fd.raw(), t.as_bytes()).context_on("cannot write the pid file", tmp)?;
+    drop(fd);
+    fs::rename(tmp, path).context_on("cannot write the pid file", path)
 }
 
 fn start(rest: Rest, g: &Global) -> Result<i32> {
@@ -580,7 +611,7 @@ fn kill(rest: Rest, g: &Global) -> Result<i32> {
     }
     if p.all {
         let mut pids = [0i32; 1024];
-        let n = launcher::cgroup::Cgroup::pids_of(saved.cgroup.as_bytes(), &mut pids);
+        let n = saved.group().map_or(0, |g| launcher::cgroup::Cgroup::pids_of(g, &mut pids));
         for &pid in &pids[..n] {
             let _ = process::kill(pid, sig);
         }
@@ -649,6 +680,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
             _ => return Err(usage("unknown option", a)),
         }
     };
+    check_preserved(o.preserve_fds)?;
     if !state::valid_id(id) {
         return Err(Error::new("bad container id:").on(id));
     }
@@ -704,7 +736,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
         None => None,
     };
     let mask = supervise::block_signals()?;
-    let joined = launcher::join::exec(&spec, saved.pid, saved.cgroup.as_bytes(), *args, env, mask, o.detach)?;
+    let joined = launcher::join::exec(&spec, saved.pid, saved.start_time, saved.cgroup.as_bytes(), *args, env, mask, o.detach)?;
     if let (Some(sock), true) = (&console, o.tty) {
         if let Some(master) = joined.sync.receive_terminal().context("cannot receive the terminal")? {
             if let Some((rows, cols)) = console_size {
@@ -860,7 +892,7 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
     if state::status(g.root, id, &saved) == Status::Stopped {
         return Err(Error::new("the container is not running:").on(id));
     }
-    launcher::cgroup::Cgroup::update(saved.cgroup.as_bytes(), &spec.limits)?;
+    launcher::cgroup::Cgroup::update(saved.group().ok_or_else(|| Error::new("the container's cgroup is gone:").on(id))?, &spec.limits)?;
     drop(held);
     Ok(0)
 }
@@ -886,7 +918,7 @@ fn pause(rest: Rest, g: &Global, freeze: bool) -> Result<i32> {
         let _ = verb;
         return Err(Error::new("the container is not in the right state for this:").on(now.name()).hint(if freeze { "only a running container pauses" } else { "only a paused container resumes" }));
     }
-    launcher::cgroup::Cgroup::freeze(saved.cgroup.as_bytes(), freeze)?;
+    launcher::cgroup::Cgroup::freeze(saved.group().ok_or_else(|| Error::new("the container's cgroup is gone:").on(id))?, freeze)?;
     drop(held);
     Ok(0)
 }
@@ -900,7 +932,7 @@ fn ps(rest: Rest, g: &Global) -> Result<i32> {
     };
     let saved = state::load(g.root, id)?;
     let mut pids = [0i32; 1024];
-    let n = launcher::cgroup::Cgroup::pids_of(saved.cgroup.as_bytes(), &mut pids);
+    let n = saved.group().map_or(0, |g| launcher::cgroup::Cgroup::pids_of(g, &mut pids));
     let mut out = Text::<16384>::new();
     if p.json {
         out.push("[");
@@ -972,7 +1004,9 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
         status => {
             let _ = process::kill(saved.pid, SIGKILL);
             if status == Status::Paused {
-                let _ = launcher::cgroup::Cgroup::freeze(saved.cgroup.as_bytes(), false);
+                if let Some(g) = saved.group() {
+                    let _ = launcher::cgroup::Cgroup::freeze(g, false);
+                }
             }
             for _ in 0..500 {
                 if !state::alive(saved.pid) {
@@ -982,7 +1016,10 @@ fn delete(rest: Rest, g: &Global) -> Result<i32> {
             }
         }
     }
-    launcher::cgroup::Cgroup::remove_group(saved.cgroup.as_bytes());
+    // Only the group made at create: one of the same path made since is someone else's.
+    if let Some(g) = saved.group() {
+        launcher::cgroup::Cgroup::remove_group(g);
+    }
     if let Err(e) = saved_hooks(g.root, id, &saved, "poststop", Status::Stopped) {
         e.report();
     }

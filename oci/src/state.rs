@@ -74,6 +74,22 @@ pub struct Saved {
     pub seccomp: Filter,
     /// The container's group, relative to each hierarchy's root.
     pub cgroup: launcher::cgroup::Group,
+    /// Its directory in the first hierarchy as made at create (`DEV INO PATH`; empty: no
+    /// group): later verbs touch the group only while it is still that directory — a group of
+    /// the same path made since belongs to someone else.
+    pub cgroup_mark: Text<320>,
+}
+
+impl Saved {
+    /// The container's group, while it is still the one made at create; None when it is gone
+    /// or another has taken its path since.
+    pub fn group(&self) -> Option<&[u8]> {
+        if self.cgroup_mark.is_empty() {
+            return Some(self.cgroup.as_bytes());
+        }
+        let mut mark = launcher::cgroup::stale::Mark::parse(self.cgroup_mark.as_bytes())?;
+        mark.still_there().then_some(self.cgroup.as_bytes())
+    }
 }
 
 /// The start time of `pid` (clock ticks since boot): the launcher's own reading of it.
@@ -180,6 +196,8 @@ fn own_fields(saved: &Saved) -> Text<16384> {
     t.push(",\"knocker\":{\"pid\":").push(saved.pid).push(",\"startTime\":").push(saved.start_time);
     t.push(",\"caps\":").push(saved.caps).push(",\"seccomp\":").push(saved.seccomp as u64).push(",\"cgroup\":");
     json_string(&mut t, saved.cgroup.as_bytes());
+    t.push(",\"cgroupMark\":");
+    json_string(&mut t, saved.cgroup_mark.as_bytes());
     t.push(",\"created\":");
     json_string(&mut t, saved.created.as_bytes());
     t.push("}}");
@@ -244,6 +262,7 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
             _ => return Err(damaged()),
         },
         cgroup: launcher::cgroup::Group::new(),
+        cgroup_mark: Text::new(),
     };
     let mut tmp = [0u8; 4096];
     let mut text = |v: Option<Value>, t: &mut TextBuf| -> Result<()> {
@@ -254,6 +273,7 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
     text(top.get("bundle"), &mut saved.bundle)?;
     text(ours.get("created"), &mut saved.created)?;
     text(ours.get("cgroup"), &mut saved.cgroup)?;
+    text(ours.get("cgroupMark"), &mut saved.cgroup_mark)?;
     Ok(saved)
 }
 

@@ -22,7 +22,7 @@
 
 pub mod devices;
 mod files;
-mod stale;
+pub mod stale;
 mod v1;
 mod v2;
 pub mod view;
@@ -221,6 +221,12 @@ impl Cgroup {
 
     fn add(&mut self, path: Path, kind: Kind) {
         let _ = self.dirs.push(Dir { path, kind });
+    }
+
+    /// What identifies the group's directory (in the first hierarchy) as the one made here, for
+    /// the OCI state: a later verb acts on the group only while it is that very directory.
+    pub fn mark(&self) -> Option<stale::Mark> {
+        stale::Mark::of(&self.dirs.get(0)?.path)
     }
 
     /// The cgroup2 directory to start the child in, if there is one.

@@ -35,7 +35,21 @@ pub struct Mark {
 }
 
 impl Mark {
-    fn parse(text: &[u8]) -> Option<Mark> {
+    /// The directory `dir` as it is now.
+    pub fn of(dir: &Path) -> Option<Mark> {
+        let mut d = dir.clone();
+        let st = d.as_cstr().ok().and_then(|p| fs::stat(p).ok())?;
+        Some(Mark { dev: st.dev, ino: st.ino, path: d })
+    }
+
+    /// `DEV INO PATH`, as [`Mark::parse`] reads it.
+    pub fn text(&self) -> Text<320> {
+        let mut t = Text::new();
+        t.push(self.dev).push(" ").push(self.ino).push(" ").push(&self.path);
+        t
+    }
+
+    pub fn parse(text: &[u8]) -> Option<Mark> {
         let mut words = text.trim_ascii_end().splitn(3, |&c| c == b' ');
         let dev = linker::text::decimal_value(words.next()?)?;
         let ino = linker::text::decimal_value(words.next()?)?;
@@ -44,8 +58,8 @@ impl Mark {
         Some(Mark { dev, ino, path })
     }
 
-    /// Whether the directory it names is still the one the launcher made.
-    fn still_there(&mut self) -> bool {
+    /// Whether the directory it names is still the one that was made.
+    pub fn still_there(&mut self) -> bool {
         self.path.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| (st.dev, st.ino) == (self.dev, self.ino))
     }
 }
@@ -102,11 +116,8 @@ impl Lock {
 impl Lock {
     /// Records where this launcher's group is (its directory `dir` in the first hierarchy).
     pub fn mark(&self, dir: &Path) {
-        let mut d = dir.clone();
-        let Ok(st) = d.as_cstr().and_then(fs::stat) else { return };
-        let mut t = Text::<320>::new();
-        t.push(st.dev).push(" ").push(st.ino).push(" ").push(dir).push("\n");
-        let _ = fs::write_all(self.fd.raw(), t.as_bytes());
+        let Some(mark) = Mark::of(dir) else { return };
+        let _ = fs::write_all(self.fd.raw(), mark.text().as_bytes());
     }
 
     /// The group of the launcher this lock was taken over from, if it is still there: that

@@ -100,6 +100,15 @@ pub fn execveat(dir: i32, path: &CStr, argv: *const *const c_char, envp: *const 
     }
 }
 
+/// `pidfd_open(2)`: a descriptor that names `pid` for as long as it is held, whatever number
+/// the kernel hands out after that process is gone.
+pub fn pidfd_open(pid: i32) -> Result<crate::sys::Fd> {
+    // SAFETY: integer arguments only.
+    let fd = unsafe { call!(pidfd_open, pid, 0usize) }?;
+    // SAFETY: the kernel just handed us this descriptor.
+    Ok(unsafe { crate::sys::Fd::from_raw(fd as i32) })
+}
+
 /// `fork()` as a raw `clone(SIGCHLD)`: the child runs on a copy of this stack and gets 0.
 pub fn fork() -> Result<i32> {
     // SAFETY: without CLONE_VM the child gets its own copy of memory, so both sides may go on
