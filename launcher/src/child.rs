@@ -8,14 +8,14 @@ use crate::error::{Context, Error, Result};
 use crate::security::{self, CAP_SYS_CHROOT, PR_SET_PDEATHSIG};
 use crate::spec::{Init, Spec, MAX_ENV};
 use crate::sync::ChildEnd;
-use crate::{dev, net, process_limits, procfs, rootfs, tty};
+use crate::{dev, net, procfs, rootfs, tty};
 use core::convert::Infallible;
 use core::ffi::{CStr, c_char};
 use linker::exec::{self, DEFAULT_PATH};
 use linker::sys::fs::{self, AT_EMPTY_PATH, CLOSE_RANGE_CLOEXEC};
 use linker::sys::mm::Mapping;
 use linker::sys::mount::{self, MS_PRIVATE, MS_REC};
-use linker::sys::ns::{self, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWUTS};
+use linker::sys::ns::{self, CLONE_NEWCGROUP, CLONE_NEWNET};
 use linker::sys::process::{self, prctl};
 use linker::sys::signal::{self, SIGKILL, SIG_SETMASK, SigSet};
 use linker::sys::Errno;
@@ -79,16 +79,14 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         let _ = fs::close(fd);
     }
     process::setsid().context("setsid")?;
-    process_limits::apply_rlimits(spec.rlimits.as_slice())?;
-    process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
+    if let Some(x) = spec.extras {
+        (x.limits)(spec)?;
+    }
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
     // Joined namespaces are used as their owner set them up (the host name of a shared UTS too).
-    for (path, kind) in spec.ns_join.iter().zip([CLONE_NEWIPC, CLONE_NEWUTS]) {
-        if let Some(path) = path {
-            let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the namespace", *path)?;
-            ns::setns(fd.raw(), kind).context_on("cannot join the namespace", *path)?;
-        }
+    if let Some(x) = spec.extras {
+        (x.join)(spec)?;
     }
     if spec.ns_join[1].is_none() {
         ns::sethostname(spec.hostname).context("cannot set the hostname")?;
@@ -134,7 +132,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     let pivoted = rootfs::pivot(&root, spec.verbose)?;
     drop(root);
     // The container's own /proc/sys, before it is made read-only.
-    process_limits::apply_sysctls(spec.sysctls.as_slice())?;
+    if let Some(x) = spec.extras {
+        (x.sysctls)(spec)?;
+    }
     procfs::protect(spec.masked_paths.as_ref().map(|l| l.as_slice()), spec.readonly_paths.as_ref().map(|l| l.as_slice()))?;
     if spec.read_only {
         rootfs::make_root_read_only()?;
@@ -160,7 +160,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
     ctx.keep = keep;
-    security::label_and_personality(spec)?;
+    if let Some(x) = spec.extras {
+        (x.label)(spec)?;
+    }
     security::confine_and_drop(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
     if spec.detached.is_none() {
@@ -172,8 +174,8 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
 
     fs::chdir(spec.workdir).context_on("cannot enter --workdir", spec.workdir)?;
     check_cwd()?;
-    if let Some(fifo) = spec.detached {
-        wait_for_start(ctx, fifo)?;
+    if let (Some(fifo), Some(x)) = (spec.detached, spec.extras) {
+        (x.start)(&ctx.sync, fifo)?;
     }
     exec(ctx, host_pid)
 }
@@ -194,12 +196,18 @@ pub fn run_joined(ctx: &mut Plan) -> i32 {
 
 fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
     let spec = ctx.spec;
+    // The security tests' unprotected control only: the confinement after the fork, inside.
+    if !ctx.confined {
+        security::confine_joiner(spec)?;
+    }
     process::setsid().context("setsid")?;
     if ctx.terminal {
         tty::attach_in_container(&ctx.sync)?;
     }
     // As runc's exec: the LSM label once the user and capabilities are the container's.
-    security::label_and_personality(spec)?;
+    if let Some(x) = spec.extras {
+        (x.label)(spec)?;
+    }
     fs::chdir(spec.workdir).context_on("cannot enter the working directory", spec.workdir)?;
     check_cwd()?;
     exec(ctx, 0)
@@ -208,8 +216,8 @@ fn finish_joined(ctx: &mut Plan) -> Result<Infallible> {
 /// OCI `create`: tells the creator this PID 1 is ready, then waits for `start` to write one
 /// byte into the exec fifo. The fifo is open read-write, so the read blocks until that byte
 /// comes (never an end-of-file), and `start` can tell a dead container by ENXIO.
-fn wait_for_start(ctx: &Plan, fifo: i32) -> Result<()> {
-    ctx.sync.send_ready().context("cannot tell the creator the container is ready")?;
+pub fn wait_for_start(sync: &ChildEnd, fifo: i32) -> Result<()> {
+    sync.send_ready().context("cannot tell the creator the container is ready")?;
     let mut byte = [0u8];
     loop {
         match fs::read(fifo, &mut byte) {
@@ -316,8 +324,8 @@ fn exec(ctx: &Plan, host_pid: i32) -> Result<Infallible> {
     if !ctx.confined {
         descriptors_for_exec(spec.preserve_fds)?;
     }
-    if let Some(mask) = spec.umask {
-        fs::umask(mask);
+    if let Some(x) = spec.extras {
+        (x.umask)(spec);
     }
     signal::sigprocmask(SIG_SETMASK, ctx.mask).context("cannot restore the signal mask")?;
     if !ctx.confined {

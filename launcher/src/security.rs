@@ -106,13 +106,11 @@ pub fn confine_and_drop(spec: &Spec, keep: u64) -> Result<()> {
 }
 
 /// A process joining a running container (join.rs), in the first child, before the fork into
-/// the container's PID namespace: its rlimits and OOM score, its descriptors as the program
+/// the container's PID namespace: its descriptors as the program
 /// gets them (every one above 2 closes at exec but an engine's `--preserve-fds`), then the
 /// container's user, capabilities and seccomp filter — the filter too, so no step of the
 /// joined process runs unfiltered with the container's credentials.
 pub fn confine_joiner(spec: &Spec) -> Result<()> {
-    crate::process_limits::apply_rlimits(spec.rlimits.as_slice())?;
-    crate::process_limits::apply_oom_score_adj(spec.oom_score_adj)?;
     crate::child::descriptors_for_exec(spec.preserve_fds)?;
     if spec.allow_new_privs {
         install_filter(spec, spec.caps)?;

@@ -61,6 +61,50 @@ pub struct Hooks {
     pub create_container: bool,
 }
 
+/// See [`Spec::extras`]: each step of a container's PID 1 (and of an exec'd process, where it
+/// applies) that only an OCI front end needs, at its point.
+pub struct Extras {
+    /// First, while still root on the host: rlimits and the OOM score.
+    pub limits: fn(&Spec) -> crate::error::Result<()>,
+    /// Before the host name is set: IPC and UTS namespaces joined by path.
+    pub join: fn(&Spec) -> crate::error::Result<()>,
+    /// After pivot_root: sysctls of the container's own namespaces.
+    pub sysctls: fn(&Spec) -> crate::error::Result<()>,
+    /// Before the drop of privileges: the personality and the LSM label of the exec.
+    pub label: fn(&Spec) -> crate::error::Result<()>,
+    /// Just before the exec: the umask.
+    pub umask: fn(&Spec),
+    /// OCI `create`: tells the creator PID 1 is ready, then waits on the exec fifo for `start`.
+    pub start: fn(&crate::sync::ChildEnd, i32) -> crate::error::Result<()>,
+}
+
+/// The OCI front end's [`Extras`]: the launcher crate's own steps, referenced only by the
+/// program that sets them (knocker), so they are linked into that one only.
+pub static OCI_EXTRAS: Extras = Extras {
+    limits: |s| {
+        crate::process_limits::apply_rlimits(s.rlimits.as_slice())?;
+        crate::process_limits::apply_oom_score_adj(s.oom_score_adj)
+    },
+    join: |s| {
+        for (path, kind) in s.ns_join.iter().zip([libc::CLONE_NEWIPC, libc::CLONE_NEWUTS]) {
+            if let Some(path) = path {
+                use crate::error::Context;
+                let fd = linker::sys::fs::open(path, linker::sys::fs::O_RDONLY).context_on("cannot open the namespace", *path)?;
+                linker::sys::ns::setns(fd.raw(), kind).context_on("cannot join the namespace", *path)?;
+            }
+        }
+        Ok(())
+    },
+    sysctls: |s| crate::process_limits::apply_sysctls(s.sysctls.as_slice()),
+    label: crate::security::label_and_personality,
+    umask: |s| {
+        if let Some(mask) = s.umask {
+            linker::sys::fs::umask(mask);
+        }
+    },
+    start: crate::child::wait_for_start,
+};
+
 /// The capability sets besides the bounding set (bit N = capability N).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CapSets {
@@ -106,12 +150,25 @@ pub struct Limits {
     /// Memory and swap together (an OCI config's `memory.swap`, as runc reads it; `u64::MAX`:
     /// no swap limit). None: no swap at all (the memory limit for both).
     pub swap: Option<u64>,
+    /// CPU shares, 2 to 262144 (an OCI config's `cpu.shares`: Kubernetes gives every pod one):
+    /// v1's `cpu.shares`, or cgroup2's `cpu.weight` converted as runc converts it.
+    pub cpu_shares: Option<u64>,
 }
 
 impl Limits {
     pub fn period_us(&self) -> u64 {
         if self.cpu_period_us == 0 { CPU_PERIOD_US } else { self.cpu_period_us }
     }
+
+    /// Whether the cpu controller is needed.
+    pub fn cpu(&self) -> bool {
+        self.cpu_quota_us.is_some() || self.cpu_shares.is_some()
+    }
+}
+
+/// cgroup2's `cpu.weight` (1 to 10000) for v1 CPU shares (2 to 262144), as runc maps them.
+pub fn cpu_weight(shares: u64) -> u64 {
+    1 + (shares.clamp(2, 262_144) - 2) * 9999 / 262_142
 }
 
 /// How `--pids` was given: a count, `max` (no limit), or not at all (knocker's default).
@@ -268,6 +325,10 @@ pub struct Spec {
     pub hooks: Option<Hooks>,
     /// Makes the container's root and returns it, in place of a bind of ROOTFS (`--overlay`).
     pub root_setup: Option<fn(&Spec) -> crate::error::Result<linker::Fd>>,
+    /// The steps only an OCI config asks for (rlimits, an OOM score, namespaces joined by
+    /// path, sysctls, an LSM label, a personality, a umask): the OCI front end hands them in,
+    /// so the launcher's program, whose command line has none of these, carries none of it.
+    pub extras: Option<&'static Extras>,
     /// Makes the container's cgroup in place of the usual ones (the launcher without root:
     /// a delegated subtree).
     pub cgroup_setup: Option<fn(&Spec, &[u8]) -> crate::error::Result<crate::cgroup::Cgroup>>,
@@ -309,6 +370,7 @@ impl Spec {
             user_namespace: false,
             preserve_fds: 0,
             ns_join: [None; 2],
+            extras: None,
             init: Init::Bundled(None),
             limits: Limits::default(),
             devices: List::new(),
@@ -506,6 +568,13 @@ pub fn parse_cap(s: &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cpu_shares_as_cgroup2_weights_as_runc_converts_them() {
+        assert_eq!(cpu_weight(2), 1);
+        assert_eq!(cpu_weight(1024), 39);
+        assert_eq!(cpu_weight(262_144), 10_000);
+    }
+
     use super::*;
 
     #[test]

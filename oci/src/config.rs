@@ -107,6 +107,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     let mut s = Spec::new(rootfs);
     s.read_only = root.get("readonly").and_then(|v| v.as_bool()).unwrap_or(false);
     s.init = Init::None;
+    s.extras = Some(&spec::OCI_EXTRAS);
     s.name = Some(id);
     s.locked = false;
     s.limits.pids_by_default = false;
@@ -758,6 +759,12 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()>
         s.limits.pids = Some(n);
     }
     if let Some(cpu) = r.get("cpu") {
+        // 0 is unset, as runc reads it; the kernel's range otherwise.
+        match cpu.get("shares").and_then(|v| v.as_u64()) {
+            None | Some(0) => {}
+            Some(n @ 2..=262_144) => s.limits.cpu_shares = Some(n),
+            Some(_) => return Err(bad("linux.resources.cpu.shares", "from 2 to 262144")),
+        }
         let period = cpu.get("period").and_then(|p| p.as_u64());
         if period.is_some_and(|p| !PERIOD_US.contains(&p)) {
             return Err(bad("linux.resources.cpu.period", "from 1000 to 1000000 µs"));
@@ -1056,7 +1063,7 @@ pub(crate) mod tests {
             (r#""unified": {"memory.high": "50M"}"#, "resources.unified"),
             (r#""blockIO": {"weight": 10}"#, "resources.blockIO"),
             (r#""hugepageLimits": [{"pageSize": "2MB", "limit": 0}]"#, "resources.hugepageLimits"),
-            (r#""cpu": {"shares": 1024}"#, "cpu.shares"),
+            (r#""cpu": {"shares": 1}"#, "cpu.shares (from 2 to 262144"),
         ] {
             let e = refused(&[(RESOURCES, &r(bad))]);
             assert!(e.contains(what), "{bad}: {e}");

@@ -691,6 +691,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     let kept = state::config(g.root, id, &mut arena)?;
     let mut spec = launcher::spec::Spec::new(c"/");
     spec.init = launcher::spec::Init::None;
+    spec.extras = Some(&launcher::spec::OCI_EXTRAS);
     spec.locked = false;
     spec.caps = 0;
     if let Some(name) = kept.get("hostname").and_then(|h| config::bytes(&mut arena, h, "hostname").ok()).filter(|h| launcher::spec::valid_hostname(h)) {

@@ -130,7 +130,7 @@ const MEMORY: Ty = Ty::Obj(&[
     ("checkBeforeUpdate", Ty::Zero(&(Ty::Bool, "checkBeforeUpdate is not supported"))),
 ]);
 const CPU: Ty = Ty::Obj(&[
-    ("shares", Ty::Zero(&(U64, "CPU shares (weights) are not supported"))),
+    ("shares", U64),
     ("quota", I64),
     ("burst", Ty::Zero(&(U64, "CPU burst is not supported"))),
     ("period", U64),

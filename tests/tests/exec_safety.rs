@@ -137,6 +137,55 @@ fn a_joining_process_cannot_be_written_to_from_inside_before_it_execs() {
     assert!(watched >= 5, "the probe stepped only {watched} of 20 joiners: {verdict}");
 }
 
+/// A container given CAP_SYS_PTRACE (not a default): container root may trace its own
+/// processes. What it finds of a joiner must be no more than the container: its
+/// capabilities, under its filter. The control confines the joiner only after the fork into
+/// the container, as knocker did before (and runc 1.1.5 does).
+fn ptrace_bundle(tag: &str, out: &Scratch, needle: &str) -> Bundle {
+    let b = Bundle::new(tag, |c| {
+        c["process"]["args"] = json!(["sh", "-c", format!("exec /probe catch-joiner 30 {needle} > /out/pid1")]);
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/out", "type": "bind", "source": out.path(), "options": ["rbind", "rw"]}));
+        let caps = json!(["CAP_SYS_PTRACE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+        c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["syslog"], "action": "SCMP_ACT_ERRNO"}]});
+        c["linux"]["cgroupsPath"] = json!(format!("knocker/{tag}"));
+    });
+    std::fs::copy(bin("probe"), b.path().join("rootfs/probe")).unwrap();
+    b
+}
+
+fn trace_joiners(runtime: &Path, tag: &str, needle: &str) -> String {
+    let out = Scratch::new(&format!("{tag}-out"));
+    let b = ptrace_bundle(tag, &out, needle);
+    let started = b.with(runtime, &["run", "--detach", tag]);
+    let _gone = b.deleting(runtime, tag);
+    assert_eq!(started.code, 0, "{started:?}");
+    for _ in 0..10 {
+        let _ = b.with(runtime, &["exec", tag, "sleep", "0.1"]);
+        if std::fs::read_to_string(out.path().join("pid1")).unwrap_or_default().contains("caught") {
+            break;
+        }
+    }
+    let verdict = std::fs::read_to_string(out.path().join("pid1")).unwrap_or_default();
+    eprintln!("{tag}: {}", verdict.trim().replace('\n', "; "));
+    verdict
+}
+
+#[test]
+fn a_container_that_may_ptrace_finds_its_joiners_no_more_privileged_than_itself() {
+    let _g = exclusive();
+    // Control: a joiner confined after the fork is caught with more than the container has.
+    let verdict = trace_joiners(&control("knocker"), "ptrace-control", "knocker");
+    let caught = verdict.lines().find(|l| l.starts_with("caught")).unwrap_or_else(|| panic!("the probe should catch the control's joiner: {verdict}"));
+    assert!(!caught.contains("CapEff:\t0000000000080420") || caught.contains("Seccomp:\t0"), "the control's joiner should be more than the container: {caught}");
+    // knocker's: the container's three capabilities, and its filter, from the first look.
+    let verdict = trace_joiners(&bin("knocker"), "ptrace-knocker", "knocker");
+    for line in verdict.lines().filter(|l| l.starts_with("caught")) {
+        assert!(line.contains("CapEff:\t0000000000080420") && line.contains("Seccomp:\t2"), "knocker's joiner was more than the container: {line}");
+    }
+    assert!(verdict.contains("caught") || verdict.lines().filter(|l| l.starts_with("watched ")).count() >= 3, "the probe saw no joiner: {verdict}");
+}
+
 #[test]
 fn launcher_exec_runs_from_a_sealed_copy() {
     let _g = shared();
@@ -168,6 +217,7 @@ fn confined_bundle(tag: &str) -> Bundle {
         c["process"]["user"] = json!({"uid": 1000, "gid": 1000, "additionalGids": [5]});
         c["process"]["noNewPrivileges"] = json!(true);
         c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]);
+        c["process"]["oomScoreAdj"] = json!(500);
         let caps = json!(["CAP_KILL", "CAP_NET_BIND_SERVICE"]);
         c["process"]["capabilities"] = json!({"bounding": caps, "effective": caps, "permitted": caps});
     })
@@ -217,6 +267,8 @@ fn exec_without_process_starts_from_the_containers_own_process_as_runc_does() {
     assert_eq!(changed[0], "0 0 0 0");
     // CAP_CHOWN (bit 0) added to CAP_KILL (5) and CAP_NET_BIND_SERVICE (10).
     assert_eq!((changed[5].as_str(), changed[6].as_str()), ("0000000000000421", "0000000000000421"), "{changed:?}");
+    let oom = b.knocker(&["exec", "confined", "cat", "/proc/self/oom_score_adj"]);
+    assert_eq!(oom.stdout, "500\n", "exec's OOM score should be the container's: {oom:?}");
     let refused = b.knocker(&["exec", "--cap", "chown", "confined", "true"]);
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.starts_with("knocker: unknown capability"), "{refused:?}");

@@ -142,3 +142,13 @@ fn the_built_binaries_are_static_and_stripped() {
         assert!(text.contains("statically linked") && text.contains("stripped"), "{text}");
     }
 }
+
+#[test]
+fn the_built_binaries_fit_their_budgets() {
+    // The design card's budgets: init ≤ 32 KiB, launcher ≤ 128 KiB, knocker ≤ 256 KiB.
+    for (name, budget) in [("init", 32 << 10), ("launcher", 128 << 10), ("knocker", 256 << 10)] {
+        let size = std::fs::metadata(bin(name)).unwrap().len();
+        assert!(size <= budget, "{name} is {size} bytes, over its budget of {budget}");
+        assert_eq!(elf_problems(&bin(name)), None, "{name}");
+    }
+}

@@ -230,3 +230,113 @@ fn pid_1_holds_no_host_cgroup_file_while_it_waits_to_start() {
     assert!(!links.is_empty(), "PID 1 has no descriptors at all?");
     assert!(links.iter().all(|l| !l.starts_with("/sys/fs/cgroup")), "PID 1 holds host cgroup files: {links:?}");
 }
+
+/// A hook script at `path`, writing WHO and its seccomp state to DIR/$1.
+fn hook_script(path: &Path, who: &str, dir: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{{ echo {who}; grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status; }} > {dir}/$1\n")).unwrap();
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn create_container_hooks_are_the_hosts_programs_and_start_container_hooks_run_filtered() {
+    let _g = shared();
+    let marks = Scratch::new("hook-paths");
+    let hook = marks.path().join("bin/hook");
+    hook_script(&hook, "host", &marks.path().display().to_string());
+    let b = Bundle::new("hook-paths", |c| {
+        c["process"]["args"] = json!(["true"]);
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/out", "type": "bind", "source": marks.path(), "options": ["rbind", "rw"]}));
+        let h = |point: &str| json!([{"path": hook, "args": ["hook", point]}]);
+        c["hooks"] = json!({"createContainer": h("create"), "startContainer": h("start")});
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["syslog"], "action": "SCMP_ACT_ERRNO"}]});
+    });
+    // The image ships its own program at the same path.
+    hook_script(&b.path().join("rootfs").join(hook.strip_prefix("/").unwrap()), "image", "/out");
+    let out = b.knocker(&["run", "paths"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let create = std::fs::read_to_string(marks.path().join("create")).unwrap_or_default();
+    let start = std::fs::read_to_string(marks.path().join("start")).unwrap_or_default();
+    // createContainer: the path is the host's (runtime-spec's "runtime namespace", as runc).
+    assert!(create.starts_with("host\n"), "createContainer ran the image's program: {create:?}");
+    // Control: startContainer's path is the container's, so there the image's program runs —
+    // and under the container's seccomp filter and no_new_privs, as runc runs it.
+    assert!(start.starts_with("image\n"), "{start:?}");
+    assert!(start.contains("NoNewPrivs:\t1") && start.contains("Seccomp:\t2"), "startContainer ran unconfined: {start:?}");
+}
+
+#[test]
+fn delete_leaves_a_group_another_container_took_over_alone() {
+    let _g = shared();
+    let id = format!("reused-{}", std::process::id());
+    let b = Bundle::new("reused", |c| c["process"]["args"] = json!(["true"]));
+    // Control: a stopped container's group goes with its delete.
+    assert_eq!(b.knocker(&["run", "--detach", &format!("{id}-c")]).code, 0);
+    assert!(eventually(Duration::from_secs(5), || b.state(&format!("{id}-c"))["status"] == "stopped"));
+    assert!(knocker_cgroups().iter().any(|p| p.ends_with(format!("{id}-c"))));
+    assert_eq!(b.knocker(&["delete", &format!("{id}-c")]).code, 0);
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with(format!("{id}-c"))), "{:?}", knocker_cgroups());
+    // A stopped container's empty group, taken over by a launcher of that name.
+    assert_eq!(b.knocker(&["run", "--detach", &id]).code, 0);
+    let _gone = b.deleting(&bin("knocker"), &id);
+    assert!(eventually(Duration::from_secs(5), || b.state(&id)["status"] == "stopped"));
+    let mut c = Running::spawn(launcher(&["--name", &id], &rootfs()).args(["sleep", "20"]));
+    assert!(eventually(Duration::from_secs(5), || run(Command::new(bin("launcher")).arg("ps")).stdout.contains(&id)));
+    assert_eq!(b.knocker(&["delete", &id]).code, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(c.0.try_wait().unwrap().is_none(), "delete killed the launcher's container");
+    c.signal(libc::SIGTERM);
+    assert!(c.wait(Duration::from_secs(15)).is_some());
+}
+
+#[test]
+fn mounts_under_proc_are_refused_but_lxcfs_files() {
+    let _g = shared();
+    for dst in ["/proc/self/attr", "/proc/1/task/1/attr", "/proc/./self/attr/"] {
+        let b = Bundle::new("proc-mounts", |c| {
+            c["process"]["args"] = json!(["true"]);
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": dst, "type": "tmpfs", "source": "tmpfs"}));
+        });
+        let out = b.knocker(&["run", "procmount"]);
+        assert_eq!(out.code, 1, "{dst}: {out:?}");
+        assert!(out.stderr.starts_with("knocker: config.json: mounts[].destination: under /proc, only lxcfs's files may be mounted:"), "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1);
+    }
+    // Control: what lxcfs mounts is allowed.
+    let fake = Scratch::new("proc-meminfo");
+    std::fs::write(fake.path().join("meminfo"), "MemTotal: 1 kB\n").unwrap();
+    let b = Bundle::new("proc-mounts", |c| {
+        c["process"]["args"] = json!(["cat", "/proc/meminfo"]);
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/proc/meminfo", "type": "bind", "source": fake.path().join("meminfo"), "options": ["bind", "ro"]}));
+    });
+    let out = b.knocker(&["run", "meminfo"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "MemTotal: 1 kB\n"), "{out:?}");
+}
+
+#[test]
+fn a_pid_file_symlink_is_replaced_never_followed() {
+    let _g = shared();
+    let dir = Scratch::new("pidfile");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "secret\n").unwrap();
+    let link = dir.path().join("pid");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let b = Bundle::new("pidfile", |c| c["process"]["args"] = json!(["sleep", "5"]));
+    let id = format!("pidfile-{}", std::process::id());
+    let out = b.knocker(&["run", "--detach", "--pid-file", link.to_str().unwrap(), &id]);
+    let _gone = b.deleting(&bin("knocker"), &id);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "secret\n", "the pid file went through the link");
+    assert!(!std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(&link).unwrap(), b.state(&id)["pid"].to_string());
+}
+
+#[test]
+fn preserve_fds_past_what_is_open_is_refused() {
+    let _g = shared();
+    let b = Bundle::new("preserve-none", |c| c["process"]["args"] = json!(["true"]));
+    let out = b.knocker(&["run", "--preserve-fds", "5", "nofds"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: --preserve-fds: descriptor 3 (it is not open"), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1);
+}

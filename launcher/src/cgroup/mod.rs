@@ -388,6 +388,12 @@ impl Cgroup {
                     write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
                 }
             }
+            if let (true, Some(shares)) = (cpu, limits.cpu_shares) {
+                value.clear();
+                let (file, n) = if h.kind == Kind::V2 { ("/cpu.weight", crate::spec::cpu_weight(shares)) } else { ("/cpu.shares", shares) };
+                value.push(n);
+                write(&dir, file, value.as_bytes())?;
+            }
         }
         Ok(())
     }
@@ -447,7 +453,7 @@ fn needed(h: &Dir, limits: &Limits, may_mount: bool) -> bool {
             may_mount
                 || c & (DEVICES | PIDS | FREEZER) != 0
                 || (c & MEMORY != 0 && limits.memory.is_some())
-                || (c & CPU != 0 && limits.cpu_quota_us.is_some())
+                || (c & CPU != 0 && limits.cpu())
         }
     }
 }
@@ -470,7 +476,7 @@ fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
     for (wanted, controller, name, what) in [
         (limits.memory.is_some(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
         (limits.pids.is_some() && !limits.pids_by_default, PIDS, "pids", "cannot apply --pids: the host has no pids cgroup controller"),
-        (limits.cpu_quota_us.is_some(), CPU, "cpu", "cannot apply --cpus: the host has no cpu cgroup controller"),
+        (limits.cpu(), CPU, "cpu", "cannot apply --cpus or CPU shares: the host has no cpu cgroup controller"),
     ] {
         if wanted && !has(controller, name) {
             return Err(Error::new(what).hint("is it bound to another cgroup hierarchy, or not built into the kernel?"));

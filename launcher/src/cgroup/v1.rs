@@ -40,6 +40,11 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: dev
         value.push(n);
         write(&dir, "/pids.max", value.as_bytes())?;
     }
+    if let (true, Some(shares)) = (h.has(CPU), limits.cpu_shares) {
+        value.clear();
+        value.push(shares);
+        write(&dir, "/cpu.shares", value.as_bytes())?;
+    }
     if let (true, Some(quota)) = (h.has(CPU), limits.cpu_quota_us) {
         value.clear();
         value.push(limits.period_us());

@@ -16,7 +16,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
     let wanted = [
         (limits.memory.is_some(), "memory"),
         (limits.pids.is_some(), "pids"),
-        (limits.cpu_quota_us.is_some(), "cpu"),
+        (limits.cpu(), "cpu"),
     ];
     // Each controller is enabled in the root and in every directory on the way to the group.
     let mut at = h.path.clone();
@@ -63,6 +63,11 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
         value.clear();
         value.push(quota).push(" ").push(limits.period_us());
         write(&dir, "/cpu.max", value.as_bytes())?;
+    }
+    if let Some(shares) = limits.cpu_shares {
+        value.clear();
+        value.push(crate::spec::cpu_weight(shares));
+        write(&dir, "/cpu.weight", value.as_bytes())?;
     }
     let mut d = dir.clone();
     let fd = fs::open(d.as_cstr().context("cgroup path too long:")?, O_RDONLY | O_DIRECTORY)

@@ -21,11 +21,12 @@
 //!   keeps trying to reopen it for writing until nothing runs it any more; then writes over
 //!   it. Prints `opened LINK` for each it got hold of, then `overwrote LINK`, or at the end
 //!   `not overwritten` (with the last refusal).
-//! - `catch-joiner SECONDS`: for SECONDS, stops each new process of the container (not PID 1,
-//!   not itself) again and again (SIGSTOP, look, SIGCONT), and tries to open its memory for
-//!   writing while it still runs knocker's code; `caught LINK` once it could (code written
-//!   there would run with the container's credentials before its seccomp filter), else at
-//!   the end `not caught N` (N processes watched).
+//! - `catch-joiner SECONDS [NEEDLE]`: for SECONDS, stops each new process of the container (not
+//!   PID 1, not itself) again and again (SIGSTOP, look, SIGCONT), and tries to open its memory
+//!   for writing while it still runs the runtime's code (its /proc/N/exe names NEEDLE, default
+//!   `knocker`); `caught LINK CapEff: … Seccomp: …` once it could (code written there runs with
+//!   those capabilities and that filter), `watched PID until its exec: N stops` for each it
+//!   stepped to its exec, and at the end `not caught N` (N processes watched).
 //!
 //! For `cargo xtask bench` (the init's work, run as its child):
 //! - `orphans N`: a child forks N processes that exit at once, then exits itself, so N zombies
@@ -140,7 +141,7 @@ fn main(args: Args, env: Env) -> i32 {
             }
         }
         (Some(b"steal-exe"), Some(secs)) => steal_exe(number(secs.to_bytes()), args.bytes(3).unwrap_or(b"knocker")),
-        (Some(b"catch-joiner"), Some(secs)) => catch_joiner(number(secs.to_bytes())),
+        (Some(b"catch-joiner"), Some(secs)) => catch_joiner(number(secs.to_bytes()), args.bytes(3).unwrap_or(b"knocker")),
         (Some(b"orphans"), Some(n)) => orphans(number(n.to_bytes())),
         (Some(b"time"), Some(program)) => {
             // Runs PROGRAM ARG... with its output discarded; prints `usec N status S`.
@@ -306,19 +307,32 @@ fn steal_exe(secs: u64, needle: &[u8]) -> i32 {
     0
 }
 
-fn catch_joiner(secs: u64) -> i32 {
+fn catch_joiner(secs: u64, needle: &[u8]) -> i32 {
     let deadline = time::monotonic_ns() + secs * 1_000_000_000;
-    let mut seen = linker::List::<i32, 256>::new();
+    let mut seen = linker::List::<i32, 1024>::new();
+    // The pids the next processes will get, stopped the moment they exist (kill answers
+    // ESRCH until then); /proc is read now and then to catch up with pids taken meanwhile.
+    let mut next = 2;
+    let mut spins = 0u32;
     while time::monotonic_ns() < deadline {
         let mut fresh = linker::List::<i32, 16>::new();
-        other_pids(|pid| {
-            if pid != 1 && !seen.as_slice().contains(&pid) {
+        for pid in next..next + 8 {
+            if !seen.as_slice().contains(&pid) && process::kill(pid, libc::SIGSTOP).is_ok() {
                 let _ = fresh.push(pid);
             }
-        });
+        }
+        spins += 1;
+        if spins % 64 == 0 {
+            other_pids(|pid| {
+                if pid != 1 && !seen.as_slice().contains(&pid) && !fresh.as_slice().contains(&pid) {
+                    let _ = fresh.push(pid);
+                }
+            });
+        }
         for pid in fresh.iter() {
             let _ = seen.push(pid);
-            match watch(pid, deadline) {
+            next = next.max(pid + 1);
+            match watch(pid, deadline, needle) {
                 Watched::Caught(link) => {
                     say!(1; "caught ", &link);
                     return 0;
@@ -334,7 +348,7 @@ fn catch_joiner(secs: u64) -> i32 {
 
 enum Watched {
     /// Its memory opened for writing while it still ran knocker: what it ran.
-    Caught(linker::Text<256>),
+    Caught(linker::Text<400>),
     /// It went on to exec another program, after this many stops.
     UntilExec(u64),
     Gone,
@@ -342,7 +356,7 @@ enum Watched {
 
 /// Steps `pid` (stop, look, continue) until it runs a program that is not knocker's, exits,
 /// or its memory opens for writing while it is still knocker.
-fn watch(pid: i32, deadline: u64) -> Watched {
+fn watch(pid: i32, deadline: u64, needle: &[u8]) -> Watched {
     let mut mem = proc_file(pid, "mem");
     let Ok(mem) = mem.as_cstr() else { return Watched::Gone };
     let mut steps = 0;
@@ -355,12 +369,19 @@ fn watch(pid: i32, deadline: u64) -> Watched {
         let opened = fs::open(mem, fs::O_RDWR | fs::O_CLOEXEC).is_ok();
         let mut link = [0u8; 256];
         let exe = exe_of(pid, &mut link);
+        // What code written into it now would run with.
+        let mut status = [0u8; 4096];
+        let mut status_path = proc_file(pid, "status");
+        let len = status_path.as_cstr().ok().and_then(|p| fs::read_file(p, &mut status).ok()).unwrap_or(0);
         let _ = process::kill(pid, libc::SIGCONT);
         match exe {
-            Ok(n) if !link[..n].windows(7).any(|w| w == b"knocker") => return Watched::UntilExec(steps),
+            Ok(n) if !link[..n].windows(needle.len()).any(|w| w == needle) => return Watched::UntilExec(steps),
             Ok(n) if opened => {
                 let mut t = linker::Text::new();
                 t.bytes(&link[..n]);
+                for line in status[..len].split(|&c| c == b'\n').filter(|l| l.starts_with(b"CapEff:") || l.starts_with(b"Seccomp:")) {
+                    t.push(" ").bytes(line);
+                }
                 return Watched::Caught(t);
             }
             Err(Errno::ENOENT | Errno::ESRCH) => return Watched::Gone,
