@@ -129,7 +129,7 @@ fn bad_configs_are_one_line_naming_the_problem_and_leave_nothing() {
     let good = std::fs::read_to_string(&config).unwrap();
     for (text, says) in [
         ("{\n  \"process\": {\n    \"args\": [\"sh\",]\n  }\n}\n", "config.json is not valid JSON: line 3"),
-        (&*good.replacen("\"args\": [", "\"args\": 7, \"x\": [", 1), "config.json: process.args (expected an array of strings)"),
+        (&*good.replacen("\"args\": [", "\"args\": 7, \"x\": [", 1), "config.json: process.args (expected an array)"),
         (&*good.replacen("\"readonly\": true", "\"readonly\": true, \"path\": 1", 1).replacen("\"path\": \"rootfs\",", "", 1), "config.json: root.path (expected a string)"),
     ] {
         std::fs::write(&config, text).unwrap();
@@ -407,31 +407,36 @@ fn hooks_get_the_state_on_stdin_at_their_points() {
     let dir = Scratch::new("oci-hooks-out");
     let out = dir.path().to_str().unwrap().to_string();
     let hook = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/{kind}")]});
-    // Inside the container's namespaces the paths are the container's: these write into its
-    // root, and say in which order they ran and under which host name.
+    // In the container's namespaces: createContainer before pivot_root, where paths are still
+    // the host's (runtime-spec's runtime namespace, as runc runs it), startContainer after it,
+    // where they are the container's. Each says in which order it ran and under which host name.
+    let order_on_host = dir.path().join("order-of-hooks");
     let inside = |kind: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > /{kind}; echo {kind} $(hostname) >> /order")]});
+    let before_pivot = json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/createContainer; echo createContainer $(hostname) >> {}", order_on_host.display())]});
     let b = Bundle::new("oci-hooks", |c| {
         args(c, "sleep 30");
         c["root"]["readonly"] = json!(false);
         c["hostname"] = json!("hooked");
         c["hooks"] = json!({
             "createRuntime": [hook("createRuntime")], "poststart": [hook("poststart")], "poststop": [hook("poststop")],
-            "createContainer": [inside("createContainer")], "startContainer": [inside("startContainer")]
+            "createContainer": [before_pivot], "startContainer": [inside("startContainer")]
         });
     });
     let order = b.path().join("rootfs/order");
     let c: Value = serde_json::from_str(&std::fs::read_to_string(b.path().join("config.json")).unwrap()).unwrap();
     let mut c = c;
-    c["hooks"]["createRuntime"] = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/createRuntime; echo createRuntime $(hostname) >> {}", order.display())]}]);
+    c["hooks"]["createRuntime"] = json!([{"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {out}/createRuntime; echo createRuntime $(hostname) >> {}", order_on_host.display())]}]);
     std::fs::write(b.path().join("config.json"), c.to_string()).unwrap();
-    assert_eq!(b.knocker(&["create", "h1"]).code, 0);
+    let created = b.knocker(&["create", "h1"]);
+    let _gone = b.deleting(&bin("knocker"), "h1");
+    assert_eq!(created.code, 0, "{created:?}");
     let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("createRuntime")).unwrap()).unwrap();
     assert_eq!((seen["id"].as_str(), seen["status"].as_str()), (Some("h1"), Some("creating")));
     let pid = b.state("h1")["pid"].clone();
     assert_eq!(seen["pid"], pid);
     let host = run(&mut Command::new("hostname")).stdout;
-    assert_eq!(std::fs::read_to_string(&order).unwrap(), format!("createRuntime {host}createContainer hooked\n"), "in order, and where");
-    let seen: Value = serde_json::from_str(&std::fs::read_to_string(b.path().join("rootfs/createContainer")).unwrap()).unwrap();
+    assert_eq!(std::fs::read_to_string(&order_on_host).unwrap(), format!("createRuntime {host}createContainer hooked\n"), "in order, and where");
+    let seen: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("createContainer")).unwrap()).unwrap();
     assert_eq!((seen["status"].as_str(), &seen["pid"]), (Some("creating"), &pid), "the host pid, also inside");
     assert!(!dir.path().join("poststart").exists() && !b.path().join("rootfs/startContainer").exists());
     assert_eq!(b.knocker(&["start", "h1"]).code, 0);
