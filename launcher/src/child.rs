@@ -47,6 +47,8 @@ pub struct Plan<'a> {
     /// A joined process: its descriptors and seccomp filter were set up before the fork into
     /// the container (security::confine_joiner).
     pub confined: bool,
+    /// The network namespace joined by path was entered by the launcher for the clone.
+    pub net_joined: bool,
 }
 
 pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
@@ -92,9 +94,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         ns::sethostname(spec.hostname).context("cannot set the hostname")?;
     }
     match spec.net_join {
-        // Its owner configured it (pasta, CNI, `ip netns`): used as it is. With root the
-        // launcher cloned this process into it already (crate::joined_by_the_launcher).
-        Some(path) if !crate::joined_by_the_launcher(spec) => {
+        // Its owner configured it (pasta, CNI, `ip netns`): used as it is. With host root the
+        // launcher cloned this process into it already.
+        Some(path) if !ctx.net_joined => {
             let fd = fs::open(path, fs::O_RDONLY).context_on("cannot open the network namespace", path)?;
             ns::setns(fd.raw(), CLONE_NEWNET).context_on("cannot join the network namespace", path)?;
         }

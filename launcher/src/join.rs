@@ -160,7 +160,7 @@ fn enter(
     if pid == 0 {
         let _ = fs::close(report);
         let terminal = spec.tty == crate::spec::Tty::Always;
-        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined };
+        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined, net_joined: false };
         let code = child::run_joined(&mut plan);
         process::exit(code);
     }

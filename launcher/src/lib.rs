@@ -230,11 +230,12 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         cgroup_dir: cgroup.clone_into(),
         keep: 0,
         confined: false,
+        net_joined: joined_by_the_launcher(spec),
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();
     let away = match spec.net_join {
-        Some(path) if joined_by_the_launcher(spec) => Some(net::enter(path)?),
+        Some(path) if ctx.net_joined => Some(net::enter(path)?),
         _ => None,
     };
     let pid = match clone::spawn(namespaces(spec), into, &stack, child::run, &mut ctx) {
@@ -342,10 +343,11 @@ fn report(status: WaitStatus, oom: bool, limit: Option<u64>) -> i32 {
 }
 
 /// Whether a network namespace joined by path is entered by the launcher around the clone
-/// (with root) rather than by the child (without: only a child in its own user namespace has
-/// the capabilities setns needs).
-pub fn joined_by_the_launcher(spec: &Spec) -> bool {
-    spec.net_join.is_some() && process::geteuid() == 0
+/// (as host root, which may go back to its own afterwards) rather than by the child (without
+/// host root — the user's launcher, or knocker as root of a rootless engine's user namespace —
+/// only the child, in the namespaces it is made in, has the capabilities setns needs).
+fn joined_by_the_launcher(spec: &Spec) -> bool {
+    spec.net_join.is_some() && process::host_root()
 }
 
 fn namespaces(spec: &Spec) -> u64 {

@@ -224,6 +224,11 @@ fn idmap(pid: i32, paths: [Option<&'static core::ffi::CStr>; 2]) -> Result<()> {
         fs::open(path, fs::O_RDONLY | fs::O_CLOEXEC).context_on("cannot open", path)
     };
     let (mnt, user) = (ns("mnt")?, ns("user")?);
+    // Entering a mount namespace moves to its root: back to the same directory there, so a
+    // relative ROOTFS means what it meant.
+    let mut cwd = [0u8; 4096];
+    let n = fs::getcwd(&mut cwd).context("getcwd")?;
+    let cwd = core::ffi::CStr::from_bytes_with_nul(&cwd[..n]).map_err(|_| Error::new("getcwd"))?;
     let child = process::fork().context("fork")?;
     if child == 0 {
         // One line says what failed, for which path; the launcher then says nothing more.
@@ -235,6 +240,7 @@ fn idmap(pid: i32, paths: [Option<&'static core::ffi::CStr>; 2]) -> Result<()> {
         };
         let steps = || -> Result<()> {
             linker::sys::ns::setns(mnt.raw(), libc::CLONE_NEWNS).context("cannot enter the container's mount namespace")?;
+            fs::chdir(cwd).context_on("cannot enter", cwd)?;
             for path in paths.into_iter().flatten() {
                 step(path)?;
             }

@@ -281,3 +281,16 @@ fn a_pasta_left_by_a_killed_launcher_goes_with_its_stale_group() {
     assert_eq!(run(launcher(&[], &rootfs()).arg("true")).code, 0);
     assert!(eventually(std::time::Duration::from_secs(3), || !netns.exists() && !pid_file.exists() && pasta_left(&name).is_empty()), "{:?}", pasta_left(&name));
 }
+
+#[test]
+fn net_pasta_under_userns_reaches_the_host_and_opens_low_ports() {
+    let _g = shared();
+    let port = loopback_server("hello from the host\n");
+    // The container's root is not root of the network namespace (nobody's user namespace owns
+    // it, for pasta's sake): ports below 1024 are opened to it there, as its own would be.
+    let script = format!("ip -4 addr show eth0 | grep -c inet; (nc -l -p 80 >/dev/null &); sleep 0.3; netstat -ltn | grep -c ':80 '; \
+                          gw=$(ip route | awk '/^default/ {{print $3}}'); \
+                          for i in 1 2 3; do r=$(timeout 2 nc $gw {port} </dev/null | head -1); [ -n \"$r\" ] && {{ echo \"$r\"; break; }}; done");
+    let out = container(&["--userns", "--net", "pasta"], &script);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "1\n1\nhello from the host\n"), "{out:?}");
+}
