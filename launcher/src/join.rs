@@ -152,6 +152,9 @@ fn enter(
     // so even a container allowed to ptrace (CAP_SYS_PTRACE) finds nothing more privileged
     // than itself. (This process is in no namespace of the container's the container can see
     // it from.)
+    // Closed by the process's exec; a byte on it first says it failed before (detached, the
+    // helper waits for that much, as runc's `exec -d` does).
+    let (execed, failed) = fs::pipe2(O_CLOEXEC).context("pipe")?;
     let confined = !cfg!(feature = "unprotected-control");
     if confined {
         security::confine_joiner(spec)?;
@@ -159,17 +162,23 @@ fn enter(
     let pid = process::fork().context("fork")?;
     if pid == 0 {
         let _ = fs::close(report);
+        drop(execed);
         let terminal = spec.tty == crate::spec::Tty::Always;
         let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined, net_joined: false };
         let code = child::run_joined(&mut plan);
+        let _ = fs::write(failed.raw(), b"x");
         process::exit(code);
     }
+    drop(failed);
     let mut line = Text::<16>::new();
     line.push(pid).push("\n");
     fs::write_all(report, line.as_bytes()).context("cannot report the new process's pid")?;
     let _ = fs::close(report);
     if detached {
-        return Ok(0);
+        let mut byte = [0u8];
+        if fs::read(execed.raw(), &mut byte) != Ok(1) {
+            return Ok(0);
+        }
     }
     loop {
         match process::wait4(pid, 0) {

@@ -750,8 +750,8 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
         let path = arena.cstr(f).ok_or_else(|| Error::new("--pid-file too long"))?;
         write_pid_file(path, joined.pid)?;
     }
-    let code = joined.wait();
-    Ok(if o.detach { 0 } else { code })
+    // Detached, the helper returns once the program runs (0) or failed to start (its status).
+    Ok(joined.wait())
 }
 
 /// `exec`'s options, as given.

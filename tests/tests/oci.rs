@@ -325,8 +325,9 @@ fn exec_runs_a_process_inside_a_running_container() {
     assert_eq!(out.code, 0, "{out:?}");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     assert_eq!(pids_running(&["sleep", "1245"]), [pid], "the pid file names the process as the host sees it");
-    assert_eq!(b.knocker(&["kill", "--all", "ex", "KILL"]).code, 0);
-    assert!(eventually(Duration::from_secs(5), || pids_running(&["sleep", "1245"]).is_empty()));
+    let killed = b.knocker(&["kill", "--all", "ex", "KILL"]);
+    assert_eq!(killed.code, 0, "{killed:?}");
+    assert!(eventually(Duration::from_secs(5), || pids_running(&["sleep", "1245"]).is_empty()), "kill --all left {pid}: {killed:?}, state {}", std::fs::read_to_string(b.root.join("ex/state.json")).unwrap_or_default());
     assert!(eventually(Duration::from_secs(5), || b.state("ex")["status"] == "stopped"));
     assert_eq!(b.knocker(&["exec", "ex", "true"]).code, 1, "exec into a stopped container");
     assert_eq!(b.knocker(&["delete", "ex"]).code, 0);
