@@ -114,8 +114,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     // Then become the user namespace's root (a root launcher's ids are not mapped in it): the
     // path to ROOTFS was walked with the launcher's ids, through directories only it may enter.
     if spec.user_namespace {
-        process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
-        process::setresuid(0).context("cannot become root in the user namespace (setresuid)")?;
+        crate::security::become_userns_root()?;
     }
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;

@@ -160,7 +160,7 @@ struct Options {
     net_join: Option<&'static CStr>,
     read_only: bool,
     mounts: linker::List<Mount, { spec::MAX_MOUNTS }>,
-    env: linker::List<&'static CStr, { spec::MAX_ENV }>,
+    env: linker::List<&'static CStr, { spec::MAX_CLI_ENV }>,
     workdir: Option<&'static CStr>,
     user: Option<&'static [u8]>,
     init: Option<Init>,
@@ -249,7 +249,7 @@ impl Options {
                 None => return bad("bad --tmpfs (an absolute path):"),
             },
             b"--env" if spec::valid_env(v) => {
-                self.env.push(value).map_err(|_| usage_error("too many --env (at most 4096)", b""))?
+                self.env.push(value).map_err(|_| usage_error("too many --env (at most 256)", b""))?
             }
             b"--env" => return bad("bad --env (KEY=VALUE):"),
             b"--workdir" if spec::parse_container_path(v).is_some() => self.workdir = Some(value),
@@ -311,7 +311,7 @@ impl Options {
         s.daily = self.daily;
         s.read_only = self.read_only;
         s.mounts = self.mounts;
-        s.env = self.env;
+        s.env = spec::keep_env(self.env.as_slice())?;
         s.workdir = self.workdir.unwrap_or(c"/");
         s.user = self.user;
         s.init = self.init.unwrap_or(Init::Bundled(None));

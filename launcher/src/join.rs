@@ -144,8 +144,7 @@ fn enter(
     // In the container's user namespace, become its root: the host's root is not mapped there,
     // and as an unmapped uid 0 it would still own the host's files.
     if user {
-        process::setresgid(0).context("cannot become root in the container's user namespace (setresgid)")?;
-        process::setresuid(0).context("cannot become root in the container's user namespace (setresuid)")?;
+        crate::security::become_userns_root()?;
     }
     // The container's confinement before the fork into its PID namespace: what appears there
     // has the container's user, capabilities and seccomp filter from its first instruction,

@@ -187,6 +187,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     spec.init = spec::Init::None;
     spec.locked = false;
     let mut user = None;
+    let mut vars = linker::List::<&'static core::ffi::CStr, { spec::MAX_CLI_ENV }>::new();
     let mut i = 2;
     let name = loop {
         let a = args.bytes(i).ok_or_else(|| usage("missing NAME", b""))?;
@@ -204,7 +205,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
                 if !spec::valid_env(v.to_bytes()) {
                     return Err(usage("bad --env (KEY=VALUE):", v.to_bytes()));
                 }
-                spec.env.push(v).map_err(|_| usage("too many --env", b""))?;
+                vars.push(v).map_err(|_| usage("too many --env (at most 256)", b""))?;
             }
             b"--workdir" | b"-w" => spec.workdir = value(&mut i)?,
             _ if a.starts_with(b"-") => return Err(usage("unknown option", a)),
@@ -214,6 +215,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     if args.len() <= i {
         return Err(usage("missing COMMAND to run in", name));
     }
+    spec.env = spec::keep_env(vars.as_slice())?;
     let (entry, pid) = running(name)?;
     // The container's host name, for HOSTNAME: kept for the rest of the process (a Spec
     // holds only 'static text), in a page never unmapped.

@@ -35,8 +35,7 @@ pub fn setup(spec: &Spec) -> Result<Fd> {
     // In a user namespace (`--userns`), what is made in the layer must be made by its root:
     // become it now that no host path is left to walk (PID 1 would a moment later anyway).
     if spec.user_namespace {
-        linker::sys::process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
-        linker::sys::process::setresuid(0).context("cannot become root in the user namespace (setresuid)")?;
+        crate::security::become_userns_root()?;
     }
     for sub in [c"upper", c"work"] {
         match fs::mkdirat(layer.raw(), sub, 0o755) {

@@ -36,6 +36,13 @@ pub fn joiner_undumpable() -> Result<()> {
 /// capabilities leave the bounding set first (that needs CAP_SETPCAP, which we still hold),
 /// then the ids change, then the remaining sets are written. An OCI config's own sets are
 /// kept across the change of user, as runc keeps them.
+/// Become root of the user namespace this process is in (uid and gid 0): a root launcher's
+/// host ids are not mapped there, and an unmapped uid 0 would still own the host's files.
+pub fn become_userns_root() -> Result<()> {
+    process::setresgid(0).context("cannot become root in the user namespace (setresgid)")?;
+    process::setresuid(0).context("cannot become root in the user namespace (setresuid)")
+}
+
 pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
     caps::clear_ambient().context("cannot clear the ambient capabilities")?;

@@ -244,9 +244,35 @@ pub const CPU_PERIOD_US: u64 = 100_000;
 pub const MAX_MOUNTS: usize = 32;
 pub const MAX_PROC_PATHS: usize = 32;
 pub const MAX_GROUPS: usize = 32;
-/// Environment entries: far beyond what engines send (Kubernetes adds a few per service of
-/// the namespace), and refused in one line past it.
+/// Environment entries of an OCI config: far beyond what engines send (Kubernetes adds a few
+/// per service of the namespace), and refused in one line past it.
 pub const MAX_ENV: usize = 4096;
+/// `--env` options on the launcher's command line.
+pub const MAX_CLI_ENV: usize = 256;
+
+/// `entries` kept for the rest of the process, in an anonymous mapping that is never
+/// unmapped (a Spec holds its environment as a slice: an array of every entry it might have
+/// would make the Spec, which is moved around, tens of KiB — measured: half a millisecond a
+/// launch).
+pub fn keep_env(entries: &[&'static CStr]) -> crate::error::Result<&'static [&'static CStr]> {
+    use crate::error::Context;
+    if entries.is_empty() {
+        return Ok(&[]);
+    }
+    let bytes = core::mem::size_of_val(entries);
+    let map = linker::sys::mm::Mapping::new(bytes.next_multiple_of(4096), 0).context("mmap")?;
+    let at = map.as_ptr() as *mut &'static CStr;
+    core::mem::forget(map);
+    // SAFETY: the mapping is page-aligned and `bytes` long, so it holds the entries at their
+    // alignment; each slot is written before the slice over them is made, and the mapping is
+    // never unmapped (forgotten above), so the slice lives as long as the process.
+    unsafe {
+        for (i, e) in entries.iter().enumerate() {
+            at.add(i).write(*e);
+        }
+        Ok(core::slice::from_raw_parts(at, entries.len()))
+    }
+}
 
 /// The default hostname inside the container.
 pub const DEFAULT_HOSTNAME: &[u8] = b"knocker";
@@ -264,7 +290,8 @@ pub struct Spec {
     pub net_join: Option<&'static CStr>,
     pub read_only: bool,
     pub mounts: List<Mount, MAX_MOUNTS>,
-    pub env: List<&'static CStr, MAX_ENV>,
+    /// `KEY=VALUE` entries for COMMAND (see [`keep_env`]).
+    pub env: &'static [&'static CStr],
     pub workdir: &'static CStr,
     pub uid: u32,
     pub gid: u32,
@@ -356,7 +383,7 @@ impl Spec {
             net_join: None,
             read_only: false,
             mounts: List::new(),
-            env: List::new(),
+            env: &[],
             workdir: c"/",
             uid: 0,
             gid: 0,

@@ -192,13 +192,19 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         argv[i] = string(arena, a, "process.args")?.as_ptr();
     }
     s.argv = Some(&argv[..count]);
-    for e in process.get("env").iter().flat_map(|e| e.items()) {
+    let count = process.get("env").map_or(0, |e| e.items().count());
+    if count > spec::MAX_ENV {
+        return Err(bad("process.env", "more than 4096 entries"));
+    }
+    let env = arena.slice::<&'static CStr>(count).ok_or_else(too_large)?;
+    for (slot, e) in env.iter_mut().zip(process.get("env").iter().flat_map(|e| e.items())) {
         let entry = string(arena, e, "process.env")?;
         if !spec::valid_env(entry.to_bytes()) {
             return Err(bad("process.env", "entries are KEY=VALUE"));
         }
-        s.env.push(entry).map_err(|_| bad("process.env", "more than 4096 entries"))?;
+        *slot = entry;
     }
+    s.env = env;
     if let Some(cwd) = process.get("cwd") {
         let dir = string(arena, cwd, "process.cwd")?;
         if dir.to_bytes().first() != Some(&b'/') {

@@ -763,7 +763,7 @@ struct ExecOptions {
     socket: Option<&'static [u8]>,
     tty: bool,
     cwd: Option<&'static core::ffi::CStr>,
-    env: linker::List<&'static core::ffi::CStr, { launcher::spec::MAX_ENV }>,
+    env: linker::List<&'static core::ffi::CStr, { launcher::spec::MAX_CLI_ENV }>,
     user: Option<(u32, u32)>,
     user_has_group: bool,
     groups: linker::List<u32, 32>,
@@ -777,15 +777,24 @@ struct ExecOptions {
 impl ExecOptions {
     /// The options over the container's own process, as runc applies them.
     fn apply(&self, spec: &mut launcher::spec::Spec, arena: &mut arena::Arena) -> Result<()> {
-        for &e in self.env.as_slice() {
+        if !self.env.is_empty() {
             fn key(c: &core::ffi::CStr) -> &[u8] {
                 c.to_bytes().split(|&b| b == b'=').next().unwrap_or(b"")
             }
-            // The later of two entries for one name wins (runc keeps the last).
-            match spec.env.as_mut_slice().iter_mut().find(|old| key(old) == key(e)) {
-                Some(old) => *old = e,
-                None => spec.env.push(e).map_err(|_| Error::new("too many environment entries with --env"))?,
+            let env = arena.slice::<&'static core::ffi::CStr>(spec.env.len() + self.env.len()).ok_or_else(|| Error::new("cannot map memory"))?;
+            env[..spec.env.len()].copy_from_slice(spec.env);
+            let mut n = spec.env.len();
+            for &e in self.env.as_slice() {
+                // The later of two entries for one name wins (runc keeps the last).
+                match env[..n].iter_mut().find(|old| key(old) == key(e)) {
+                    Some(old) => *old = e,
+                    None => {
+                        env[n] = e;
+                        n += 1;
+                    }
+                }
             }
+            spec.env = &env[..n];
         }
         if let Some(cwd) = self.cwd {
             if cwd.to_bytes().first() != Some(&b'/') {
