@@ -3,6 +3,7 @@
 
 mod bench;
 mod build;
+mod conformance;
 mod cpio;
 mod fuzz;
 mod image;
@@ -31,6 +32,7 @@ Usage: cargo xtask <command> [options]
   image [OUT]             the embedded image: a gzip'd cpio initramfs with knocker's init as /init
   vm [-- COMMAND...]      boot that image under qemu, running COMMAND as the box's job
   vm-test                 boot it with the guest tests (cgroup v2, the init as the real PID 1)
+  conformance [FILE…]     the OCI runtime-tools suite against knocker and runc (docs/conformance.md)
   bench [--quick]         knocker against runc, bwrap, unshare, tini, dumb-init, catatonit
 ";
 
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         "vm" => vm::run(rest),
         "vm-test" => vmtest::run(rest),
         "bench" => bench::run(rest),
+        "conformance" => conformance::run(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(())
