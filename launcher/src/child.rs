@@ -6,7 +6,7 @@
 use crate::cgroup::Cgroup;
 use crate::error::{Context, Error, Result};
 use crate::security::{self, CAP_SYS_CHROOT, PR_SET_PDEATHSIG};
-use crate::spec::{Init, Spec, MAX_ENV};
+use crate::spec::{Init, Mount, Spec, MAX_ENV};
 use crate::sync::ChildEnd;
 use crate::{dev, net, procfs, rootfs, tty};
 use core::convert::Infallible;
@@ -119,7 +119,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
     dev::add_devices(&root, spec.devices.as_slice())?;
-    procfs::mount_sys(&root, spec.verbose)?;
+    if !spec.mounts.iter().any(|m| matches!(m, Mount::Sys)) {
+        procfs::mount_sys(&root, spec.verbose)?;
+    }
     rootfs::user_mounts(&root, spec)?;
     // createContainer hooks: in the container's namespaces, but before pivot_root, so their
     // paths are the host's (the runtime spec's "runtime namespace"), as runc runs them; after
@@ -132,10 +134,15 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     }
     let pivoted = rootfs::pivot(&root, spec.verbose)?;
     drop(root);
+    // The tree was made private first, so a shared root has peers in the container only.
+    if spec.root_propagation != 0 {
+        mount::mount(None, c"/", None, spec.root_propagation, None).context("cannot set linux.rootfsPropagation on /")?;
+    }
     // The container's own /proc/sys, before it is made read-only.
     if let Some(x) = spec.extras {
         (x.sysctls)(spec)?;
     }
+    rootfs::make_workdir(spec.workdir)?;
     procfs::protect(spec.masked_paths.as_ref().map(|l| l.as_slice()), spec.readonly_paths.as_ref().map(|l| l.as_slice()))?;
     if spec.read_only {
         rootfs::make_root_read_only()?;
@@ -164,6 +171,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if let Some(x) = spec.extras {
         (x.label)(spec)?;
     }
+    // Before the confinement: a filter installed ahead of the capability drop (a process
+    // without no_new_privs needs CAP_SYS_ADMIN for it) may not allow close_range.
+    descriptors_for_exec(spec.preserve_fds)?;
     security::confine_and_drop(spec, keep)?;
     // A change of credentials clears the parent-death signal: arm it again and re-check.
     if spec.detached.is_none() {
@@ -322,9 +332,6 @@ fn exec(ctx: &Plan, host_pid: i32) -> Result<Infallible> {
     let argv = ptrs.as_ptr();
     // SAFETY: envp_at < slots, inside the mapping.
     let envp = unsafe { argv.add(envp_at) };
-    if !ctx.confined {
-        descriptors_for_exec(spec.preserve_fds)?;
-    }
     if let Some(x) = spec.extras {
         (x.umask)(spec);
     }

@@ -12,7 +12,7 @@ use crate::spec::{Mount, Spec};
 use core::ffi::CStr;
 use linker::sys::fs::{self, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_WRONLY};
 use linker::sys::fs::{RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS};
-use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT};
+use linker::sys::mount::{self, MNT_DETACH, MS_BIND, MS_MOVE, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_RELATIME, MS_REMOUNT, MS_STRICTATIME};
 use linker::sys::mount::MOUNT_ATTR_NODEV;
 use linker::sys::{Errno, Fd};
 use linker::{Text, say};
@@ -144,12 +144,19 @@ pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
                 mount_on(Some(c"tmpfs"), &target, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(c"mode=755"))
                     .context_on("cannot mount tmpfs on", dst)?;
             }
-            Mount::Fs { fstype, source, dst, flags, data } => {
+            Mount::Fs { fstype, source, dst, flags, data, propagation } => {
                 let target = target(root, dst, true)?;
                 // nodev always: no device node reaches the container but through its /dev.
                 mount_on(Some(source), &target, Some(fstype), flags | MS_NODEV, data)
                     .map_err(|e| Error::sys("cannot mount", e).on(fstype.to_bytes()).on(" on ").on(dst))?;
+                if propagation != 0 {
+                    let mut d = Text::<4096>::new();
+                    d.bytes(dst);
+                    let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
+                    mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
+                }
             }
+            Mount::Sys => crate::procfs::mount_sys(root, spec.verbose)?,
         }
     }
     Ok(())
@@ -173,6 +180,12 @@ fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64) -> Resu
     // MOUNT_ATTR_RDONLY, _NOSUID and _NOEXEC have the values of their MS_ flags.
     let attrs = MOUNT_ATTR_NODEV | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC));
     add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)?;
+    let atime = flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
+    if atime != 0 {
+        // A bind remount of the top mount replaces its flags: the ones it has, plus these.
+        let kept = fs::fstatfs_flags(top.raw()).context_on("cannot read the flags of", dst)? & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV);
+        mount_on(None, &top, None, MS_REMOUNT | MS_BIND | kept | atime, None).context_on("cannot set the access-time option of", dst)?;
+    }
     if propagation != 0 {
         mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
     }
@@ -259,4 +272,25 @@ pub fn pivot(root: &Fd, verbose: bool) -> Result<bool> {
 /// `--ro`: the root mount becomes read-only (the mounts on top of it keep their own flags).
 pub fn make_root_read_only() -> Result<()> {
     mount::mount(None, c"/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None).context("cannot make the rootfs read-only")
+}
+
+/// The OCI front end's working directory, made when the image lacks it (as runc does): after
+/// pivot_root, so every component resolves inside the container, and before the root may
+/// become read-only.
+pub fn make_workdir(dir: &CStr) -> Result<()> {
+    if !MAKE_MOUNT_POINTS.load(core::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    let path = dir.to_bytes();
+    let mut prefix = Text::<4096>::new();
+    let ends = path.iter().enumerate().filter(|&(i, &c)| c == b'/' && i > 0).map(|(i, _)| i).chain([path.len()]);
+    for end in ends.filter(|&e| e > 1) {
+        prefix.clear();
+        prefix.bytes(&path[..end]);
+        match fs::mkdir(prefix.as_cstr().context("the working directory is too long")?, 0o755) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::sys("cannot create the working directory", e).on(path)),
+        }
+    }
+    Ok(())
 }

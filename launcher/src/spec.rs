@@ -10,14 +10,18 @@ use linker::sys::mount::{MS_RDONLY, MS_REC};
 pub enum Mount {
     /// `--bind SRC:DST[:ro]`: SRC on the host, DST inside the container. `flags`: `MS_REC`
     /// (the mounts below SRC too, as `--bind` always does), `MS_RDONLY`, `MS_NOSUID`,
-    /// `MS_NOEXEC`; `propagation`: `MS_PRIVATE`/`MS_SHARED`/`MS_SLAVE`/`MS_UNBINDABLE`, with
+    /// `MS_NOEXEC`, the access-time flags (`MS_NOATIME`, `MS_STRICTATIME`…, on the top mount);
+    /// `propagation`: `MS_PRIVATE`/`MS_SHARED`/`MS_SLAVE`/`MS_UNBINDABLE`, with
     /// `MS_REC` for the whole tree (0: as it comes).
     Bind { src: &'static [u8], dst: &'static [u8], flags: u64, propagation: u64 },
     /// `--tmpfs DST`.
     Tmpfs { dst: &'static [u8] },
     /// A file system of any type (an OCI config's tmpfs, mqueue, sysfs…), with `MS_*` flags
-    /// and the file system's own options.
-    Fs { fstype: &'static CStr, source: &'static CStr, dst: &'static [u8], flags: u64, data: Option<&'static CStr> },
+    /// and the file system's own options; `propagation` as for a bind (0: private).
+    Fs { fstype: &'static CStr, source: &'static CStr, dst: &'static [u8], flags: u64, data: Option<&'static CStr>, propagation: u64 },
+    /// knocker's own read-only /sys, here in the order of the mounts (an OCI config's `/sys`
+    /// entry); without one it is mounted before every other.
+    Sys,
 }
 
 impl Default for Mount {
@@ -289,6 +293,10 @@ pub struct Spec {
     /// network namespace with a `path`): a file from `ip netns add`, or /proc/PID/ns/net.
     pub net_join: Option<&'static CStr>,
     pub read_only: bool,
+    /// An OCI config's `linux.rootfsPropagation` for the container's `/`, set after pivot_root
+    /// (`MS_SHARED`, `MS_UNBINDABLE`…, with `MS_REC` for the r- forms; 0: private, as
+    /// knocker makes the whole tree before it mounts anything).
+    pub root_propagation: u64,
     pub mounts: List<Mount, MAX_MOUNTS>,
     /// `KEY=VALUE` entries for COMMAND (see [`keep_env`]).
     pub env: &'static [&'static CStr],
@@ -382,6 +390,7 @@ impl Spec {
             host_network: false,
             net_join: None,
             read_only: false,
+            root_propagation: 0,
             mounts: List::new(),
             env: &[],
             workdir: c"/",

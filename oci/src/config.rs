@@ -240,10 +240,12 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
             let mut bits = 0;
             for c in caps.get(name).iter().flat_map(|v| v.items()) {
                 let name = bytes(arena, c, field)?;
-                // runc skips, with a warning, a name it does not know; knocker refuses it (and
-                // `ALL`, lowercase or bare names, which runc does not know either).
-                bits |= spec::oci_cap(name)
-                    .ok_or_else(|| Error::new("config.json:").on(field).on(": not a capability (CAP_ and the kernel's name): ").on(name))?;
+                // As the spec says and runc does: a name it does not know (`CAP_ALL`, lowercase or
+                // bare names too) gives nothing, with a warning, and does not fail.
+                match spec::oci_cap(name) {
+                    Some(bit) => bits |= bit,
+                    None => linker::say!(2; "knocker: warning: config.json: ", field, ": ", name, " is not a capability knocker knows (CAP_ and the kernel's name): ignored, as runc does"),
+                }
             }
             Ok(bits)
         };
@@ -403,6 +405,8 @@ const OPTIONS: [(&str, Opt); 52] = [
 ];
 /// What a bind mount carries besides MS_BIND/MS_REC: knocker binds nodev always.
 const BIND_FLAGS: u64 = MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV;
+/// The access-time options a bind mount takes (on its top mount, as runc's remount).
+const BIND_ATIME: u64 = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
 /// One entry of `mounts`. The system mounts (/proc, /dev and what is below it, /sys) are the
 /// launcher's own, hardened ones; the rest become the launcher's mounts.
@@ -436,7 +440,11 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
         s.cgroup_view = true;
         return Ok(());
     }
-    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm" | b"/sys");
+    if dst == b"/sys" {
+        // knocker's own read-only sysfs, in the config's order (runc mounts them in order).
+        return s.mounts.push(Mount::Sys).map_err(|_| bad("mounts", "more than 32 mounts"));
+    }
+    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm");
     if system {
         return Ok(());
     }
@@ -476,24 +484,24 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     };
     let entry = if kind == b"bind" || flags & MS_BIND != 0 {
         if !data.is_empty() {
-            return Err(Error::new("config.json: mounts[].options: not an option of a bind mount:").on(data.as_bytes()));
+            // The kernel takes no file system options with MS_BIND (runc passes them, and they
+            // go nowhere): said, not silently dropped.
+            linker::say!(2; "knocker: warning: config.json: mounts[].options ", data.as_bytes(), " on the bind mount at ", dst, ": a bind takes no file system options, ignored");
         }
-        if flags & !(BIND_FLAGS | MS_BIND | MS_REC) != 0 {
-            return Err(bad("mounts[].options", "sync, dirsync and the atime options are not supported on bind mounts"));
+        if flags & !(BIND_FLAGS | BIND_ATIME | MS_BIND | MS_REC) != 0 {
+            return Err(bad("mounts[].options", "sync and dirsync are not supported on bind mounts"));
         }
-        Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC)), propagation }
+        Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | BIND_ATIME)), propagation }
     } else if matches!(kind, b"proc" | b"devpts") {
         return Err(bad("mounts[].type", "proc and devpts are knocker's own, at /proc and /dev/pts only"));
     } else if kind.is_empty() {
         return Err(bad("mounts[].type", "missing (a file system type, or bind)"));
-    } else if propagation & (MS_SHARED | MS_SLAVE | MS_UNBINDABLE) != 0 {
-        return Err(bad("mounts[].options", "a file system mount is private (only bind mounts take another propagation)"));
     } else {
         let fstype = arena.cstr(kind).ok_or_else(too_large)?;
         let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(too_large)?) };
         // sysfs elsewhere is read-only, as knocker's own /sys.
         let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
-        Mount::Fs { fstype, source, dst, flags: (flags & !MS_REC) | forced, data }
+        Mount::Fs { fstype, source, dst, flags: (flags & !MS_REC) | forced, data, propagation }
     };
     s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
 }
@@ -581,11 +589,17 @@ fn unsupported(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result
         });
     }
     if let Some(p) = linux.get("rootfsPropagation") {
-        match bytes(arena, p, "linux.rootfsPropagation")? {
-            // The container's mounts are private to it; a slave would only receive the host's.
-            b"" | b"private" | b"rprivate" | b"slave" | b"rslave" => {}
-            _ => return Err(bad("linux.rootfsPropagation", "only private, rprivate, slave and rslave are supported")),
-        }
+        // The container's tree is made private before anything is mounted (nothing it mounts
+        // reaches the host), then its / gets this: a shared root's peers are the container's
+        // own mount namespaces; a slave has no master, so it stays private.
+        s.root_propagation = match bytes(arena, p, "linux.rootfsPropagation")? {
+            b"" | b"private" | b"rprivate" | b"slave" | b"rslave" => 0,
+            b"shared" => MS_SHARED,
+            b"rshared" => MS_SHARED | MS_REC,
+            b"unbindable" => MS_UNBINDABLE,
+            b"runbindable" => MS_UNBINDABLE | MS_REC,
+            _ => return Err(bad("linux.rootfsPropagation", "private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable")),
+        };
     }
     Ok(())
 }
@@ -892,9 +906,8 @@ pub(crate) mod tests {
         assert!(e.contains("process.user.uid (given twice"), "{e}");
         let e = refused(&[(NNP, r#""NoNewPrivileges": true"#)]);
         assert!(e.contains("process.NoNewPrivileges: not spelled as noNewPrivileges"), "{e}");
-        // A name no object of the spec has: Go ignores it, knocker names it.
-        let e = refused(&[(NNP, r#""noNewPrivileges": true, "noNewPrivilege": false"#)]);
-        assert!(e.contains("process.noNewPrivilege (not a member"), "{e}");
+        // A name no object of the spec has: ignored, as the spec says and Go does.
+        assert!(!ok(&[(NNP, r#""noNewPrivileges": true, "noNewPrivilege": false"#)]).spec.allow_new_privs);
     }
 
     #[test]
@@ -952,10 +965,10 @@ pub(crate) mod tests {
     #[test]
     fn capabilities_are_runcs_names_exactly() {
         assert_eq!(caps(r#""CAP_SYS_ADMIN", "CAP_KILL""#), Ok((1 << 21) | (1 << 5)));
-        // Before: CAP_ALL gave every bit, lowercase and bare names were read.
+        // Before: CAP_ALL gave every bit, lowercase and bare names were read. Now, as runc and
+        // the spec: an unknown name gives nothing (with a warning), and the rest still count.
         for bad in ["CAP_ALL", "ALL", "cap_sys_admin", "SYS_PTRACE", "CAP_sys_admin", "CAP_NOT_YET"] {
-            let e = caps(&format!("\"{bad}\"")).unwrap_err();
-            assert!(e.contains("process.capabilities.bounding: not a capability") && e.contains(bad), "{e}");
+            assert_eq!(caps(&format!("\"{bad}\", \"CAP_KILL\"")), Ok(1 << 5), "{bad}");
         }
     }
 
@@ -1015,7 +1028,11 @@ pub(crate) mod tests {
         // Before: `rw` after `ro` stayed read-only (runc: read-write), `rro` and the rest were dropped.
         assert_eq!(flags(r#""rbind", "ro", "rw""#), MS_REC);
         assert_eq!(flags(r#""rbind", "rro", "rnosuid", "rnodev", "rnoexec""#), MS_REC | MS_RDONLY | MS_NOSUID | MS_NOEXEC);
-        for (bad, what) in [("\"nosymfollow\"", "nosymfollow"), ("\"idmap\"", "idmap"), ("\"mode=755\"", "not an option of a bind mount"), ("\"noatime\"", "atime")] {
+        // The access-time options apply to the top mount; file system options go nowhere
+        // with a bind (warned, as the kernel ignores them under runc).
+        assert_eq!(flags(r#""rbind", "noatime", "strictatime""#), MS_REC | MS_NOATIME | MS_STRICTATIME);
+        assert_eq!(flags(r#""rbind", "mode=755""#), MS_REC);
+        for (bad, what) in [("\"nosymfollow\"", "nosymfollow"), ("\"idmap\"", "idmap"), ("\"sync\"", "sync")] {
             let e = refused(&[(r#""mounts": ["#, &bind(&format!("\"rbind\", {bad}")))]);
             assert!(e.contains(what), "{e}");
         }

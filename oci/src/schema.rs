@@ -337,10 +337,12 @@ fn walk(doc: &'static str, v: Value, ty: &Ty, at: &At) -> Result<()> {
                 let Some(i) = fields.iter().position(|(f, _)| name.is(f.as_bytes())) else {
                     let mut decoded = [0u8; 64];
                     let spelled = name.decode_str(&mut decoded).map_or(&b""[..], |n| &decoded[..n]);
-                    return Err(match fields.iter().find(|(f, _)| crate::json::folds_to(spelled, f)) {
-                        Some((f, _)) => refuse(doc, &here, "Go would read it as that field; knocker reads names as spelled").on(": not spelled as").on(" ").on(*f),
-                        None => refuse(doc, &here, "not a member of the OCI runtime spec's object here"),
-                    });
+                    // A member the spec does not have is ignored, as the spec says (extensions,
+                    // later versions); one Go would read as a known field is not.
+                    if let Some((f, _)) = fields.iter().find(|(f, _)| crate::json::folds_to(spelled, f)) {
+                        return Err(refuse(doc, &here, "Go would read it as that field; knocker reads names as spelled").on(": not spelled as").on(" ").on(*f));
+                    }
+                    continue;
                 };
                 let (field, ty) = &fields[i];
                 if seen & (1 << i) != 0 {
@@ -404,7 +406,8 @@ mod tests {
             "launcher: config.json: process.NoNewPrivileges: not spelled as noNewPrivileges (Go would read it as that field; knocker reads names as spelled)"
         );
         assert!(line("{\"linux\": {\"\u{17f}eccomp\": {}}}").contains("not spelled as seccomp"));
-        assert!(line(r#"{"linux": {"resources": {"cpu_": {}}}}"#).contains("linux.resources.cpu_ (not a member"));
+        // A member the spec does not have is ignored, as the spec says.
+        assert_eq!(line(r#"{"linux": {"resources": {"cpu_": {}}}, "unknown": "x"}"#), "ok");
         assert!(line(r#"{"annotations": {"a": "1", "\u0061": "2"}}"#).contains("annotations.\\u0061 (given twice"));
         assert_eq!(line(r#"{"annotations": {"a": "1", "A": "2"}}"#), "ok", "map keys are exact, as in Go");
     }
