@@ -157,16 +157,38 @@ pub struct Limits {
     /// CPU shares, 2 to 262144 (an OCI config's `cpu.shares`: Kubernetes gives every pod one):
     /// v1's `cpu.shares`, or cgroup2's `cpu.weight` converted as runc converts it.
     pub cpu_shares: Option<u64>,
+    /// A soft limit in bytes: v1's `memory.soft_limit_in_bytes`, cgroup2's `memory.low`.
+    pub memory_reservation: Option<u64>,
+    /// v1's `memory.swappiness`, 0 to 100 (cgroup2 has none: refused there).
+    pub swappiness: Option<u64>,
+    /// v1's `memory.oom_control` = 1 (cgroup2 has none: refused there).
+    pub disable_oom_killer: bool,
+    /// `cpuset.cpus` and `cpuset.mems`, as the kernel's list syntax (`0-3,6`).
+    pub cpus: Option<&'static [u8]>,
+    pub mems: Option<&'static [u8]>,
+    /// v1's real-time bandwidth: `cpu.rt_period_us` and `cpu.rt_runtime_us` (-1: no limit).
+    pub rt_period_us: Option<u64>,
+    pub rt_runtime_us: Option<i64>,
 }
 
 impl Limits {
+    /// Whether the memory controller is needed.
+    pub fn memory_any(&self) -> bool {
+        self.memory.is_some() || self.memory_reservation.is_some() || self.swappiness.is_some() || self.disable_oom_killer
+    }
+
+    /// Whether the cpuset controller is needed.
+    pub fn cpuset(&self) -> bool {
+        self.cpus.is_some() || self.mems.is_some()
+    }
+
     pub fn period_us(&self) -> u64 {
         if self.cpu_period_us == 0 { CPU_PERIOD_US } else { self.cpu_period_us }
     }
 
     /// Whether the cpu controller is needed.
     pub fn cpu(&self) -> bool {
-        self.cpu_quota_us.is_some() || self.cpu_shares.is_some()
+        self.cpu_quota_us.is_some() || self.cpu_shares.is_some() || self.rt_period_us.is_some() || self.rt_runtime_us.is_some()
     }
 }
 

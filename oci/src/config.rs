@@ -775,6 +775,24 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()>
             }
         }
     }
+    if let Some(soft) = limit("linux.resources.memory.reservation", memory.and_then(|m| m.get("reservation")))? {
+        s.limits.memory_reservation = Some(soft);
+    }
+    for field in ["kernel", "kernelTCP"] {
+        if memory.and_then(|m| m.get(field)).and_then(|v| v.as_i64()).is_some_and(|n| n != 0) {
+            linker::say!(2; "knocker: warning: config.json: linux.resources.memory.", field, " ignored (kernel memory limits are gone since Linux 5.16; runc ignores them too)");
+        }
+    }
+    match memory.and_then(|m| m.get("swappiness")).map(|v| v.as_u64()) {
+        None => {}
+        Some(Some(n @ 0..=100)) => s.limits.swappiness = Some(n),
+        // runc's "unset" (Go's -1 through a uint64, as Docker writes it).
+        Some(Some(u64::MAX)) => {}
+        Some(_) => return Err(bad("linux.resources.memory.swappiness", "from 0 to 100")),
+    }
+    if memory.and_then(|m| m.get("disableOOMKiller")).and_then(|v| v.as_bool()) == Some(true) {
+        s.limits.disable_oom_killer = true;
+    }
     if let Some(n) = limit("linux.resources.pids.limit", r.get("pids").and_then(|p| p.get("limit")))? {
         s.limits.pids = Some(n);
     }
@@ -803,8 +821,42 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()>
             }
             _ => return Err(bad("linux.resources.cpu.quota", "at least 1000 µs, or -1 for none")),
         }
+        match cpu.get("realtimePeriod").and_then(|v| v.as_u64()) {
+            None | Some(0) => {}
+            Some(p) if PERIOD_US.contains(&p) => s.limits.rt_period_us = Some(p),
+            Some(_) => return Err(bad("linux.resources.cpu.realtimePeriod", "from 1000 to 1000000 µs")),
+        }
+        match cpu.get("realtimeRuntime").and_then(|v| v.as_i64()) {
+            None | Some(0) => {}
+            Some(n) if n == -1 || n > 0 => s.limits.rt_runtime_us = Some(n),
+            Some(_) => return Err(bad("linux.resources.cpu.realtimeRuntime", "a positive number of µs, or -1 for none")),
+        }
+        for (field, name, slot) in [("cpus", "linux.resources.cpu.cpus", &mut s.limits.cpus), ("mems", "linux.resources.cpu.mems", &mut s.limits.mems)] {
+            let Some(v) = cpu.get(field) else { continue };
+            let list = v.raw_str().ok_or_else(|| bad(name, "a string"))?;
+            if list.is_empty() {
+                continue;
+            }
+            if !cpu_list(list) {
+                return Err(bad(name, "a list such as 0-3,6 (numbers, ranges, commas)"));
+            }
+            *slot = Some(list);
+        }
     }
     Ok(())
+}
+
+/// The kernel's list syntax for CPUs and memory nodes: `N` or `N-M`, comma-separated.
+fn cpu_list(list: &[u8]) -> bool {
+    list.split(|&c| c == b',').all(|part| {
+        let mut ends = part.splitn(2, |&c| c == b'-');
+        let first = ends.next().and_then(linker::text::decimal_value);
+        match (first, ends.next().map(linker::text::decimal_value)) {
+            (Some(_), None) => true,
+            (Some(a), Some(Some(b))) => a <= b,
+            _ => false,
+        }
+    })
 }
 
 #[cfg(test)]
@@ -1076,13 +1128,21 @@ pub(crate) mod tests {
         assert_eq!((c.spec.limits.cpu_quota_us, c.spec.limits.period_us()), (Some(50000), 100_000));
         assert_eq!((c.spec.limits.memory, c.spec.limits.swap, c.spec.limits.pids), (Some(1000000), Some(2000000), Some(50)));
         assert_eq!(ok(&[(RESOURCES, &r(r#""memory": {"limit": 1000000, "swap": -1}"#))]).spec.limits.swap, Some(u64::MAX));
+        // Before: every one of these was refused as not supported.
+        let l = ok(&[(RESOURCES, &r(r#""memory": {"reservation": 4096, "swappiness": 10, "disableOOMKiller": true, "kernel": 1}, "cpu": {"cpus": "0,2-3", "mems": "0", "realtimePeriod": 1000000, "realtimeRuntime": 950000}"#))]).spec.limits;
+        assert_eq!((l.memory_reservation, l.swappiness, l.disable_oom_killer), (Some(4096), Some(10), true));
+        assert_eq!((l.cpus, l.mems, l.rt_period_us, l.rt_runtime_us), (Some(&b"0,2-3"[..]), Some(&b"0"[..]), Some(1_000_000), Some(950_000)));
         for (bad, what) in [
             (r#""cpu": {"quota": "50000"}"#, "cpu.quota (expected an integer"),
             (r#""cpu": {"quota": 500}"#, "cpu.quota (at least 1000"),
             (r#""cpu": {"quota": 5000, "period": 10}"#, "cpu.period"),
             (r#""memory": {"limit": 100, "swap": 50}"#, "memory.swap (less than"),
             (r#""memory": {"swap": 50}"#, "memory.swap (a swap limit needs"),
-            (r#""memory": {"reservation": 1}"#, "memory.reservation"),
+            (r#""memory": {"reservation": -2}"#, "memory.reservation"),
+            (r#""memory": {"swappiness": 101}"#, "memory.swappiness (from 0 to 100"),
+            (r#""cpu": {"cpus": "0-"}"#, "cpu.cpus (a list"),
+            (r#""cpu": {"mems": "1-0"}"#, "cpu.mems (a list"),
+            (r#""cpu": {"realtimePeriod": 10}"#, "cpu.realtimePeriod"),
             (r#""unified": {"memory.high": "50M"}"#, "resources.unified"),
             (r#""blockIO": {"weight": 10}"#, "resources.blockIO"),
             (r#""hugepageLimits": [{"pageSize": "2MB", "limit": 0}]"#, "resources.hugepageLimits"),

@@ -119,13 +119,13 @@ const DEVICE: Ty = Ty::Obj(&[
 const DEVICE_RULE: Ty = Ty::Obj(&[("allow", Ty::Bool), ("type", Ty::Str), ("major", I64), ("minor", I64), ("access", Ty::Str)]);
 const MEMORY: Ty = Ty::Obj(&[
     ("limit", I64),
-    ("reservation", Ty::Zero(&(I64, "memory reservations (soft limits) are not supported"))),
+    ("reservation", I64),
     ("swap", I64),
-    ("kernel", Ty::Zero(&(I64, "kernel memory limits are not supported"))),
-    ("kernelTCP", Ty::Zero(&(I64, "kernel memory limits are not supported"))),
-    // 0 is a setting of its own (avoid swapping), so no value is the same as none.
-    ("swappiness", Ty::Never("memory swappiness is not supported")),
-    ("disableOOMKiller", Ty::Zero(&(Ty::Bool, "turning the OOM killer off is not supported"))),
+    // Read to be warned about: Linux 5.16 dropped kernel memory limits, runc ignores them.
+    ("kernel", I64),
+    ("kernelTCP", I64),
+    ("swappiness", U64),
+    ("disableOOMKiller", Ty::Bool),
     ("useHierarchy", Ty::Zero(&(Ty::Bool, "memory.use_hierarchy is not supported"))),
     ("checkBeforeUpdate", Ty::Zero(&(Ty::Bool, "checkBeforeUpdate is not supported"))),
 ]);
@@ -134,10 +134,10 @@ const CPU: Ty = Ty::Obj(&[
     ("quota", I64),
     ("burst", Ty::Zero(&(U64, "CPU burst is not supported"))),
     ("period", U64),
-    ("realtimeRuntime", Ty::Zero(&(I64, "real-time CPU limits are not supported"))),
-    ("realtimePeriod", Ty::Zero(&(U64, "real-time CPU limits are not supported"))),
-    ("cpus", Ty::Zero(&(Ty::Str, "cpusets are not supported"))),
-    ("mems", Ty::Zero(&(Ty::Str, "cpusets are not supported"))),
+    ("realtimeRuntime", I64),
+    ("realtimePeriod", U64),
+    ("cpus", Ty::Str),
+    ("mems", Ty::Str),
     ("idle", Ty::Zero(&(I64, "cpu.idle is not supported"))),
 ]);
 pub const RESOURCES: Ty = Ty::Obj(&[
@@ -432,8 +432,7 @@ mod tests {
     fn what_knocker_does_not_apply_is_refused_unless_zero() {
         assert_eq!(line(r#"{"linux": {"resources": {"blockIO": {}, "hugepageLimits": [], "cpu": {"shares": 0}}}}"#), "ok");
         assert!(line(r#"{"linux": {"resources": {"blockIO": {"weight": 10}}}}"#).contains("blockIO (block I/O limits"));
-        assert!(line(r#"{"linux": {"resources": {"memory": {"reservation": 1}}}}"#).contains("memory.reservation"));
-        assert!(line(r#"{"linux": {"resources": {"memory": {"swappiness": 0}}}}"#).contains("swappiness"));
+        assert_eq!(line(r#"{"linux": {"resources": {"memory": {"reservation": 1, "swappiness": 0}}}}"#), "ok");
         assert!(line(r#"{"linux": {"resources": {"unified": {"memory.high": "50M"}}}}"#).contains("unified"));
         assert!(line(r#"{"linux": {"resources": {"unified": {"memory.high": 5}}}}"#).contains("expected a string"));
         assert!(line(r#"{"domainname": "corp"}"#).contains("domainname"));

@@ -22,6 +22,7 @@
 
 pub mod devices;
 mod files;
+mod limits;
 pub mod stale;
 mod v1;
 mod v2;
@@ -353,46 +354,17 @@ impl Cgroup {
     pub fn update(group: &[u8], limits: &Limits) -> Result<()> {
         let all = hierarchies();
         let unified_only = all_v2(&all);
-        let mut value = Text::<48>::new();
         for h in all.iter() {
             let mut dir = h.path.clone();
             dir.push("/").bytes(group);
             if !dir.as_cstr().is_ok_and(|p| fs::stat(p).is_ok()) {
                 continue;
             }
-            let (memory, pids, cpu) = match h.kind {
-                Kind::V2 if unified_only => (Some("/memory.max"), Some("/pids.max"), true),
-                Kind::V2 => (None, None, false),
-                Kind::V1(_) => (h.has(MEMORY).then_some("/memory.limit_in_bytes"), h.has(PIDS).then_some("/pids.max"), h.has(CPU)),
-            };
-            if let (Some(file), Some(bytes)) = (memory, limits.memory) {
-                value.clear();
-                value.push(bytes);
-                write(&dir, file, value.as_bytes())?;
-            }
-            if let (Some(file), Some(n)) = (pids, limits.pids) {
-                value.clear();
-                value.push(n);
-                write(&dir, file, value.as_bytes())?;
-            }
-            if let (true, Some(quota)) = (cpu, limits.cpu_quota_us) {
-                value.clear();
-                if h.kind == Kind::V2 {
-                    value.push(quota).push(" ").push(limits.period_us());
-                    write(&dir, "/cpu.max", value.as_bytes())?;
-                } else {
-                    value.push(limits.period_us());
-                    write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
-                    value.clear();
-                    value.push(quota);
-                    write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
-                }
-            }
-            if let (true, Some(shares)) = (cpu, limits.cpu_shares) {
-                value.clear();
-                let (file, n) = if h.kind == Kind::V2 { ("/cpu.weight", crate::spec::cpu_weight(shares)) } else { ("/cpu.shares", shares) };
-                value.push(n);
-                write(&dir, file, value.as_bytes())?;
+            match h.kind {
+                Kind::V2 if unified_only => limits::write_v2(&dir, limits)?,
+                // The unified tree of a hybrid host carries no limits.
+                Kind::V2 => {}
+                Kind::V1(_) => limits::write_v1(&dir, &h, limits)?,
             }
         }
         Ok(())
@@ -452,8 +424,9 @@ fn needed(h: &Dir, limits: &Limits, may_mount: bool) -> bool {
         Kind::V1(c) => {
             may_mount
                 || c & (DEVICES | PIDS | FREEZER) != 0
-                || (c & MEMORY != 0 && limits.memory.is_some())
+                || (c & MEMORY != 0 && limits.memory_any())
                 || (c & CPU != 0 && limits.cpu())
+                || (c & CPUSET != 0 && limits.cpuset())
         }
     }
 }
@@ -474,7 +447,8 @@ fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
     };
     let mut out = *limits;
     for (wanted, controller, name, what) in [
-        (limits.memory.is_some(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
+        (limits.memory_any(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
+        (limits.cpuset(), CPUSET, "cpuset", "cannot apply CPU or memory-node sets: the host has no cpuset cgroup controller"),
         (limits.pids.is_some() && !limits.pids_by_default, PIDS, "pids", "cannot apply --pids: the host has no pids cgroup controller"),
         (limits.cpu(), CPU, "cpu", "cannot apply --cpus or CPU shares: the host has no cpu cgroup controller"),
     ] {

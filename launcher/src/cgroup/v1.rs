@@ -2,10 +2,9 @@
 //! each — the limit of a controller goes where that controller is, the device rules into the
 //! `devices` hierarchy. The child moves itself in (`0` into each `tasks`) before anything else.
 
-use super::{CPU, CPUSET, Cgroup, DEVICES, Dir, MEMORY, PIDS, Path, devices, make_dir, write};
+use super::{CPUSET, Cgroup, DEVICES, Dir, Path, devices, make_dir, write};
 use crate::error::{Context, Result};
 use crate::spec::Limits;
-use linker::Text;
 use linker::sys::fs;
 
 pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: devices::Allowed) -> Result<()> {
@@ -17,42 +16,12 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: dev
     if let Some(slot) = cg.v1_tasks.iter_mut().find(|s| s.is_none()) {
         *slot = Some(fd);
     }
-    let mut value = Text::<32>::new();
+    // A cpuset group takes no process until it has CPUs and memory nodes: its parent's,
+    // unless the limits name their own.
     if h.has(CPUSET) {
         inherit_cpuset(&super::parent_of(&dir), &dir)?;
     }
-    if let (true, Some(bytes)) = (h.has(MEMORY), limits.memory) {
-        value.push(bytes);
-        write(&dir, "/memory.limit_in_bytes", value.as_bytes())?;
-        // memory+swap at the same limit means no swap. Absent without swap accounting, which
-        // only a limit on swap itself needs.
-        if let Some(total) = limits.swap {
-            value.clear();
-            if total == u64::MAX { value.push("-1") } else { value.push(total) };
-        }
-        match write(&dir, "/memory.memsw.limit_in_bytes", value.as_bytes()) {
-            Err(e) if e.errno() == Some(linker::Errno::ENOENT) && limits.swap.is_none() => {}
-            other => other?,
-        }
-    }
-    if let (true, Some(n)) = (h.has(PIDS), limits.pids) {
-        value.clear();
-        value.push(n);
-        write(&dir, "/pids.max", value.as_bytes())?;
-    }
-    if let (true, Some(shares)) = (h.has(CPU), limits.cpu_shares) {
-        value.clear();
-        value.push(shares);
-        write(&dir, "/cpu.shares", value.as_bytes())?;
-    }
-    if let (true, Some(quota)) = (h.has(CPU), limits.cpu_quota_us) {
-        value.clear();
-        value.push(limits.period_us());
-        write(&dir, "/cpu.cfs_period_us", value.as_bytes())?;
-        value.clear();
-        value.push(quota);
-        write(&dir, "/cpu.cfs_quota_us", value.as_bytes())?;
-    }
+    super::limits::write_v1(&dir, h, limits)?;
     if h.has(DEVICES) {
         // Deny everything, then allow the list: a child group can never allow more. One rule
         // per write(2), all through one descriptor.

@@ -14,9 +14,10 @@ use linker::Fd;
 /// `devs`: the container's device rules go on this directory (None: another hierarchy has them).
 pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Option<devices::Allowed>) -> Result<()> {
     let wanted = [
-        (limits.memory.is_some(), "memory"),
+        (limits.memory_any(), "memory"),
         (limits.pids.is_some(), "pids"),
         (limits.cpu(), "cpu"),
+        (limits.cpuset(), "cpuset"),
     ];
     // Each controller is enabled in the root and in every directory on the way to the group.
     let mut at = h.path.clone();
@@ -37,38 +38,7 @@ pub fn create(cg: &mut Cgroup, h: &Dir, group: &[u8], limits: &Limits, devs: Opt
     }
     let dir = make_dir(h, group)?;
     cg.add(dir.clone(), Kind::V2);
-    let mut value = Text::<48>::new();
-    if let Some(bytes) = limits.memory {
-        value.push(bytes);
-        write(&dir, "/memory.max", value.as_bytes())?;
-        // v2 limits swap on its own: what the total leaves beyond memory. Without swap
-        // accounting (CONFIG_MEMCG_SWAP off) the file is absent: nothing to turn off.
-        value.clear();
-        match limits.swap {
-            Some(u64::MAX) => value.push("max"),
-            Some(total) => value.push(total.saturating_sub(bytes)),
-            None => value.push("0"),
-        };
-        match write(&dir, "/memory.swap.max", value.as_bytes()) {
-            Err(e) if e.errno() == Some(linker::Errno::ENOENT) && limits.swap.is_none() => {}
-            other => other?,
-        }
-    }
-    if let Some(n) = limits.pids {
-        value.clear();
-        value.push(n);
-        write(&dir, "/pids.max", value.as_bytes())?;
-    }
-    if let Some(quota) = limits.cpu_quota_us {
-        value.clear();
-        value.push(quota).push(" ").push(limits.period_us());
-        write(&dir, "/cpu.max", value.as_bytes())?;
-    }
-    if let Some(shares) = limits.cpu_shares {
-        value.clear();
-        value.push(crate::spec::cpu_weight(shares));
-        write(&dir, "/cpu.weight", value.as_bytes())?;
-    }
+    super::limits::write_v2(&dir, limits)?;
     let mut d = dir.clone();
     let fd = fs::open(d.as_cstr().context("cgroup path too long:")?, O_RDONLY | O_DIRECTORY)
         .context_on("cannot open cgroup", &dir)?;
