@@ -49,6 +49,9 @@ pub struct Plan<'a> {
     pub confined: bool,
     /// The network namespace joined by path was entered by the launcher for the clone.
     pub net_joined: bool,
+    /// The host's mount namespace, for a container that shares it (`Spec::shared_ns`): the child
+    /// keeps it open before it makes the one it sets the root up in.
+    pub host_mounts: Option<i32>,
 }
 
 pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
@@ -84,13 +87,14 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if let Some(x) = spec.extras {
         (x.limits)(spec)?;
     }
+    // Namespaces joined by path are used as their owner set them up (the host name of a
+    // shared UTS too); a mount namespace joined is where the root is set up, as runc does.
+    if let Some(x) = spec.extras {
+        ctx.host_mounts = (x.join)(spec)?;
+    }
     // Before any mount: nothing we mount may propagate back to the host.
     mount::mount(None, c"/", None, MS_REC | MS_PRIVATE, None).context("cannot make the mount tree private")?;
-    // Joined namespaces are used as their owner set them up (the host name of a shared UTS too).
-    if let Some(x) = spec.extras {
-        (x.join)(spec)?;
-    }
-    if spec.ns_join[1].is_none() {
+    if spec.shared_ns & libc::CLONE_NEWUTS as u64 == 0 {
         ns::sethostname(spec.hostname).context("cannot set the hostname")?;
     }
     match spec.net_join {
@@ -134,15 +138,13 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     }
     let pivoted = rootfs::pivot(&root, spec.verbose)?;
     drop(root);
-    // The tree was made private first, so a shared root has peers in the container only.
-    if spec.root_propagation != 0 {
-        mount::mount(None, c"/", None, spec.root_propagation, None).context("cannot set linux.rootfsPropagation on /")?;
+    if let Some(x) = spec.extras {
+        (x.after_pivot)(spec)?;
     }
     // The container's own /proc/sys, before it is made read-only.
     if let Some(x) = spec.extras {
         (x.sysctls)(spec)?;
     }
-    rootfs::make_workdir(spec.workdir)?;
     procfs::protect(spec.masked_paths.as_ref().map(|l| l.as_slice()), spec.readonly_paths.as_ref().map(|l| l.as_slice()))?;
     if spec.read_only {
         rootfs::make_root_read_only()?;
@@ -157,7 +159,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         ctx.sync.wait_for_release().map_err(|_| Error::new("the launcher went away before the container started"))?;
     }
     // Entered only now that the cgroups are final, so the container sees its own cgroup as /.
-    ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
+    if spec.shared_ns & CLONE_NEWCGROUP as u64 == 0 {
+        ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
+    }
     if spec.cgroup_view {
         crate::cgroup::view::mount_view(&ctx.cgroup_view)?;
     }
@@ -165,6 +169,14 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         (hooks.container)("pivoted", host_pid)?;
     }
 
+    // Last of the mount steps: into the host's mount namespace, when the config shares it.
+    let pivoted = match (ctx.host_mounts, spec.extras) {
+        (Some(host), Some(x)) => {
+            (x.host_mounts)(host)?;
+            false
+        }
+        _ => pivoted,
+    };
     // Without pivot_root, CAP_SYS_CHROOT is a way back out (see rootfs::pivot).
     let keep = if pivoted { spec.caps } else { spec.caps & !CAP_SYS_CHROOT };
     ctx.keep = keep;

@@ -163,7 +163,7 @@ fn enter(
         let _ = fs::close(report);
         drop(execed);
         let terminal = spec.tty == crate::spec::Tty::Always;
-        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined, net_joined: false };
+        let mut plan = Plan { spec, cgroup_view: Default::default(), args, env, init: None, v1_tasks: List::new(), sync, parent_end: -1, mask, terminal, cgroup_dir: None, keep: spec.caps, confined, net_joined: false, host_mounts: None };
         let code = child::run_joined(&mut plan);
         let _ = fs::write(failed.raw(), b"x");
         process::exit(code);

@@ -231,11 +231,17 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         keep: 0,
         confined: false,
         net_joined: joined_by_the_launcher(spec),
+        host_mounts: None,
     };
     let stack = Stack::new(STACK_SIZE).context("cannot allocate the child's stack")?;
     let into = cgroup.clone_into();
     let away = match spec.net_join {
         Some(path) if ctx.net_joined => Some(net::enter(path)?),
+        _ => None,
+    };
+    // A PID namespace is joined for the children only (setns sets the one they are made in).
+    let away_pid = match (spec.pid_join, spec.extras) {
+        (Some(path), Some(x)) => Some(((x.enter_pid)(path)?, x)),
         _ => None,
     };
     let pid = match clone::spawn(namespaces(spec), into, &stack, child::run, &mut ctx) {
@@ -246,6 +252,9 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
         }
         other => other.map(|pid| (pid, into.is_some())),
     };
+    if let Some((ours, x)) = away_pid {
+        (x.leave_pid)(ours)?;
+    }
     if let Some(away) = away {
         away.back()?;
     }
@@ -351,13 +360,8 @@ fn joined_by_the_launcher(spec: &Spec) -> bool {
 }
 
 fn namespaces(spec: &Spec) -> u64 {
-    let mut flags = CLONE_NEWPID | CLONE_NEWNS;
-    if spec.ns_join[0].is_none() {
-        flags |= CLONE_NEWIPC;
-    }
-    if spec.ns_join[1].is_none() {
-        flags |= CLONE_NEWUTS;
-    }
+    // One that ends in the host's mount namespace makes its own in the child (OCI_EXTRAS.join).
+    let mut flags = (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS) & !(spec.shared_ns as i32);
     if spec.user_namespace {
         flags |= libc::CLONE_NEWUSER;
     }

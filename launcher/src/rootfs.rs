@@ -138,31 +138,49 @@ pub fn add_flags(top: &Fd, attrs: u64) -> core::result::Result<(), Errno> {
 pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
     for m in spec.mounts.iter() {
         match m {
-            Mount::Bind { src, dst, flags, propagation } => bind(root, src, dst, flags, propagation)?,
+            Mount::Bind { src, dst, flags, propagation } => bind(root, src, dst, flags, propagation, spec)?,
             Mount::Tmpfs { dst } => {
                 let target = target(root, dst, true)?;
                 mount_on(Some(c"tmpfs"), &target, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(c"mode=755"))
                     .context_on("cannot mount tmpfs on", dst)?;
             }
-            Mount::Fs { fstype, source, dst, flags, data, propagation } => {
-                let target = target(root, dst, true)?;
-                // nodev always: no device node reaches the container but through its /dev.
-                mount_on(Some(source), &target, Some(fstype), flags | MS_NODEV, data)
-                    .map_err(|e| Error::sys("cannot mount", e).on(fstype.to_bytes()).on(" on ").on(dst))?;
-                if propagation != 0 {
-                    let mut d = Text::<4096>::new();
-                    d.bytes(dst);
-                    let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
-                    mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
+            // Only an OCI config has these (Extras: the launcher does not carry them).
+            Mount::Fs { .. } | Mount::Sys => {
+                if let Some(x) = spec.extras {
+                    (x.mount)(root, &m, spec)?;
                 }
             }
-            Mount::Sys => crate::procfs::mount_sys(root, spec.verbose)?,
         }
     }
     Ok(())
 }
 
-fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64) -> Result<()> {
+/// An OCI config's file system mount, or knocker's /sys at its place in the order.
+pub fn oci_mount(root: &Fd, m: &Mount, spec: &Spec) -> Result<()> {
+    let &Mount::Fs { fstype, source, dst, flags, data, propagation } = m else {
+        return crate::procfs::mount_sys(root, spec.verbose);
+    };
+    let target = target(root, dst, true)?;
+    // nodev always: no device node reaches the container but through its /dev.
+    mount_on(Some(source), &target, Some(fstype), flags | MS_NODEV, data)
+        .map_err(|e| Error::sys("cannot mount", e).on(fstype.to_bytes()).on(" on ").on(dst))?;
+    if propagation != 0 {
+        let mut d = Text::<4096>::new();
+        d.bytes(dst);
+        let top = open_in_root(root, d.as_cstr().context("path")?).context_on("cannot reopen", dst)?;
+        mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
+    }
+    Ok(())
+}
+
+/// An OCI bind's access-time options, on its top mount: a bind remount replaces the flags,
+/// so with the ones it has.
+pub fn bind_atime(top: &Fd, dst: &[u8], atime: u64) -> Result<()> {
+    let kept = fs::fstatfs_flags(top.raw()).context_on("cannot read the flags of", dst)? & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV);
+    mount_on(None, top, None, MS_REMOUNT | MS_BIND | kept | atime, None).context_on("cannot set the access-time option of", dst)
+}
+
+fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64, spec: &Spec) -> Result<()> {
     let mut s = Text::<4096>::new();
     s.bytes(src);
     let source = fs::open(s.as_cstr().context("--bind source too long")?, O_PATH)
@@ -181,10 +199,8 @@ fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64) -> Resu
     let attrs = MOUNT_ATTR_NODEV | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC));
     add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)?;
     let atime = flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
-    if atime != 0 {
-        // A bind remount of the top mount replaces its flags: the ones it has, plus these.
-        let kept = fs::fstatfs_flags(top.raw()).context_on("cannot read the flags of", dst)? & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV);
-        mount_on(None, &top, None, MS_REMOUNT | MS_BIND | kept | atime, None).context_on("cannot set the access-time option of", dst)?;
+    if let (true, Some(x)) = (atime != 0, spec.extras) {
+        (x.bind_atime)(&top, dst, atime)?;
     }
     if propagation != 0 {
         mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;
@@ -274,13 +290,22 @@ pub fn make_root_read_only() -> Result<()> {
     mount::mount(None, c"/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None).context("cannot make the rootfs read-only")
 }
 
+/// The host's mount namespace, rooted in the container's tree (an OCI config without a mount
+/// namespace; runc chroots there). The tree is a detached copy: none of it enters the host's
+/// mount table, and it goes with the container. `host`: the launcher's mount namespace.
+/// The caller drops CAP_SYS_CHROOT, which would lead out of a chroot.
+pub fn enter_host_mounts(host: i32) -> Result<()> {
+    let tree = mount::clone_tree(c"/").context("cannot copy the container's mount tree (open_tree)")?;
+    linker::sys::ns::setns(host, libc::CLONE_NEWNS).context("cannot enter the host's mount namespace")?;
+    fs::fchdir(tree.raw()).context("cannot enter the container's tree")?;
+    fs::chroot(c".").context("chroot")?;
+    fs::chdir(c"/").context("chdir /")
+}
+
 /// The OCI front end's working directory, made when the image lacks it (as runc does): after
 /// pivot_root, so every component resolves inside the container, and before the root may
 /// become read-only.
 pub fn make_workdir(dir: &CStr) -> Result<()> {
-    if !MAKE_MOUNT_POINTS.load(core::sync::atomic::Ordering::Relaxed) {
-        return Ok(());
-    }
     let path = dir.to_bytes();
     let mut prefix = Text::<4096>::new();
     let ends = path.iter().enumerate().filter(|&(i, &c)| c == b'/' && i > 0).map(|(i, _)| i).chain([path.len()]);

@@ -63,23 +63,29 @@ pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
         // non-root user in Docker gets no capabilities either.
         process::setresuid(spec.uid).context("cannot switch user (setresuid)")?;
     }
-    match spec.cap_sets {
-        Some(sets) => {
-            let within = |set: u64| set & known;
-            let sets_now = Sets { effective: within(sets.effective), permitted: within(sets.permitted), inheritable: within(sets.inheritable) };
-            caps::set(sets_now).context("cannot set the capabilities of process.capabilities")?;
-            // As runc: an ambient capability that is not also inheritable is left out.
-            caps::raise_ambient(within(sets.ambient));
-        }
-        None if spec.uid == 0 => {
+    match (spec.cap_sets, spec.extras) {
+        (Some(sets), Some(x)) => (x.cap_sets)(&sets, known & !(spec.caps & !keep))?,
+        (None, _) if spec.uid == 0 => {
             let set = keep & known;
             caps::set(Sets { effective: set, permitted: set, inheritable: set }).context("cannot set capabilities")?;
         }
-        None => {}
+        _ => {}
     }
     if !spec.allow_new_privs {
         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0).context("cannot set no_new_privs")?;
     }
+    Ok(())
+}
+
+/// An OCI config's own capability sets, within `allowed`: the ones the kernel knows, less
+/// what knocker itself took from the bounding set (CAP_SYS_CHROOT in a chroot) — an
+/// inheritable one would come back at exec, and capset refuses an inheritable capability
+/// outside the bounding set.
+pub fn oci_cap_sets(sets: &crate::spec::CapSets, allowed: u64) -> Result<()> {
+    let sets_now = Sets { effective: sets.effective & allowed, permitted: sets.permitted & allowed, inheritable: sets.inheritable & allowed };
+    caps::set(sets_now).context("cannot set the capabilities of process.capabilities")?;
+    // As runc: an ambient capability that is not also inheritable is left out.
+    caps::raise_ambient(sets.ambient & allowed);
     Ok(())
 }
 

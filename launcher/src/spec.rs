@@ -70,8 +70,9 @@ pub struct Hooks {
 pub struct Extras {
     /// First, while still root on the host: rlimits and the OOM score.
     pub limits: fn(&Spec) -> crate::error::Result<()>,
-    /// Before the host name is set: IPC and UTS namespaces joined by path.
-    pub join: fn(&Spec) -> crate::error::Result<()>,
+    /// Before any mount: IPC, UTS and mount namespaces joined by path; for a container that
+    /// shares the host's mount namespace, that one kept open (returned) and a new one made.
+    pub join: fn(&Spec) -> crate::error::Result<Option<i32>>,
     /// After pivot_root: sysctls of the container's own namespaces.
     pub sysctls: fn(&Spec) -> crate::error::Result<()>,
     /// Before the drop of privileges: the personality and the LSM label of the exec.
@@ -80,6 +81,23 @@ pub struct Extras {
     pub umask: fn(&Spec),
     /// OCI `create`: tells the creator PID 1 is ready, then waits on the exec fifo for `start`.
     pub start: fn(&crate::sync::ChildEnd, i32) -> crate::error::Result<()>,
+    /// The limits only an OCI config sets, in each of the container's new groups.
+    pub cgroup_limits: fn(&[crate::cgroup::Dir], &Limits, bool) -> crate::error::Result<()>,
+    /// After pivot_root: `rootfsPropagation` on the container's /, and the working directory
+    /// made when the image lacks it.
+    pub after_pivot: fn(&Spec) -> crate::error::Result<()>,
+    /// The last mount step of a container that shares the host's mount namespace.
+    pub host_mounts: fn(i32) -> crate::error::Result<()>,
+    /// A file system mount ([`Mount::Fs`]) or knocker's /sys in the config's order.
+    pub mount: fn(&linker::Fd, &Mount, &Spec) -> crate::error::Result<()>,
+    /// Around the clone: a PID namespace joined by path, for the children only (returns the
+    /// launcher's own, to go back to).
+    pub enter_pid: fn(&'static CStr) -> crate::error::Result<linker::Fd>,
+    pub leave_pid: fn(linker::Fd) -> crate::error::Result<()>,
+    /// The capability sets of `process.capabilities`, within the bits given.
+    pub cap_sets: fn(&CapSets, u64) -> crate::error::Result<()>,
+    /// A bind's access-time options.
+    pub bind_atime: fn(&linker::Fd, &[u8], u64) -> crate::error::Result<()>,
 }
 
 /// The OCI front end's [`Extras`]: the launcher crate's own steps, referenced only by the
@@ -90,14 +108,20 @@ pub static OCI_EXTRAS: Extras = Extras {
         crate::process_limits::apply_oom_score_adj(s.oom_score_adj)
     },
     join: |s| {
-        for (path, kind) in s.ns_join.iter().zip([libc::CLONE_NEWIPC, libc::CLONE_NEWUTS]) {
+        use crate::error::Context;
+        use linker::sys::fs::{O_CLOEXEC, O_RDONLY};
+        for (path, kind) in s.ns_join.iter().chain([&s.mnt_join]).zip([libc::CLONE_NEWIPC, libc::CLONE_NEWUTS, libc::CLONE_NEWNS]) {
             if let Some(path) = path {
-                use crate::error::Context;
-                let fd = linker::sys::fs::open(path, linker::sys::fs::O_RDONLY).context_on("cannot open the namespace", *path)?;
+                let fd = linker::sys::fs::open(path, O_RDONLY | O_CLOEXEC).context_on("cannot open the namespace", *path)?;
                 linker::sys::ns::setns(fd.raw(), kind).context_on("cannot join the namespace", *path)?;
             }
         }
-        Ok(())
+        if s.shared_ns & libc::CLONE_NEWNS as u64 == 0 {
+            return Ok(None);
+        }
+        let host = linker::sys::fs::open(c"/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC).context("cannot open /proc/self/ns/mnt")?;
+        linker::sys::ns::unshare(libc::CLONE_NEWNS).context("cannot create a mount namespace")?;
+        Ok(Some(host.into_raw()))
     },
     sysctls: |s| crate::process_limits::apply_sysctls(s.sysctls.as_slice()),
     label: crate::security::label_and_personality,
@@ -107,6 +131,31 @@ pub static OCI_EXTRAS: Extras = Extras {
         }
     },
     start: crate::child::wait_for_start,
+    cgroup_limits: crate::cgroup::limits::write_more_all,
+    after_pivot: |s| {
+        use crate::error::Context;
+        // The tree was made private first, so a shared root has peers in the container only.
+        if s.root_propagation != 0 {
+            linker::sys::mount::mount(None, c"/", None, s.root_propagation, None).context("cannot set linux.rootfsPropagation on /")?;
+        }
+        crate::rootfs::make_workdir(s.workdir)
+    },
+    host_mounts: crate::rootfs::enter_host_mounts,
+    mount: crate::rootfs::oci_mount,
+    bind_atime: crate::rootfs::bind_atime,
+    enter_pid: |path| {
+        use crate::error::Context;
+        use linker::sys::fs::{O_CLOEXEC, O_RDONLY};
+        let ours = linker::sys::fs::open(c"/proc/self/ns/pid", O_RDONLY | O_CLOEXEC).context("cannot open /proc/self/ns/pid")?;
+        let theirs = linker::sys::fs::open(path, O_RDONLY | O_CLOEXEC).context_on("cannot open the PID namespace", path)?;
+        linker::sys::ns::setns(theirs.raw(), libc::CLONE_NEWPID).context_on("cannot join the PID namespace", path)?;
+        Ok(ours)
+    },
+    cap_sets: crate::security::oci_cap_sets,
+    leave_pid: |ours| {
+        use crate::error::Context;
+        linker::sys::ns::setns(ours.raw(), libc::CLONE_NEWPID).context("cannot return to the launcher's PID namespace")
+    },
 };
 
 /// The capability sets besides the bounding set (bit N = capability N).
@@ -337,6 +386,16 @@ pub struct Spec {
     pub user_name: linker::Text<64>,
     /// IPC and UTS namespaces to join instead of making them (an OCI config's `path`s).
     pub ns_join: [Option<&'static CStr>; 2],
+    /// A PID namespace to join (a pod's): entered by the launcher for the clone.
+    pub pid_join: Option<&'static CStr>,
+    /// A mount namespace to join: the child enters it first and sets the root up in it.
+    pub mnt_join: Option<&'static CStr>,
+    /// The namespaces the clone does not make new (`CLONE_NEWPID`, `_NEWIPC`, `_NEWUTS`,
+    /// `_NEWCGROUP`, `_NEWNS` bits): the host's, for a type an OCI config leaves out of
+    /// `linux.namespaces`, or one joined by path (PID, IPC, UTS: `pid_join`, `ns_join`). The
+    /// host's mount namespace is entered last, with the container's tree as a detached root
+    /// (child.rs).
+    pub shared_ns: u64,
     /// Descriptors 3…3+N-1 stay open into the program (an OCI `--preserve-fds N`).
     pub preserve_fds: u32,
     /// A user namespace of its own (the launcher without root): PID 1 waits for its id maps,
@@ -413,6 +472,9 @@ impl Spec {
             net_join: None,
             read_only: false,
             root_propagation: 0,
+            pid_join: None,
+            mnt_join: None,
+            shared_ns: 0,
             mounts: List::new(),
             env: &[],
             workdir: c"/",

@@ -137,6 +137,17 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
 
     if let Some(linux) = top.get("linux") {
         namespaces(&mut s, linux, arena)?;
+        let named = top.get("hostname").and_then(|h| h.raw_str()).is_some_and(|h| !h.is_empty());
+        if s.shared_ns & libc::CLONE_NEWUTS as u64 != 0 && named {
+            // runc refuses it too: the host's name is not the container's to set.
+            return Err(bad("hostname", "a host name needs a UTS namespace of the container's own"));
+        }
+        // Namespaces joined by path are not made new by the clone either.
+        for (joined, flag) in [(s.pid_join.is_some(), libc::CLONE_NEWPID), (s.ns_join[0].is_some(), libc::CLONE_NEWIPC), (s.ns_join[1].is_some(), libc::CLONE_NEWUTS)] {
+            if joined {
+                s.shared_ns |= flag as u64;
+            }
+        }
         devices(&mut s, linux, arena)?;
         for (i, field) in ["uidMappings", "gidMappings"].into_iter().enumerate() {
             id_maps[i] = id_map(linux.get(field), arena)?;
@@ -506,48 +517,61 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
 }
 
-/// `linux.namespaces`: the launcher makes new UTS, PID, mount, IPC and cgroup namespaces, and
-/// a network namespace unless the config has none (then the host's is shared).
+/// `linux.namespaces`: each type listed is made new, or joined at its `path`; a type left out
+/// is the host's (the runtime's own, as the spec says and runc does), and so is every type
+/// when there is no `namespaces` at all. The cgroup namespace is the container's own whenever
+/// it has a cgroup mount (its view of /sys/fs/cgroup is rooted there, as runc's bind of its
+/// groups).
 fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    let Some(list) = linux.get("namespaces") else {
-        s.host_network = true;
-        return Ok(());
-    };
+    use libc::{CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS};
     let mut network = false;
-    let mut required = 0u8;
-    for ns in list.items() {
+    let mut listed = 0i32;
+    for ns in linux.get("namespaces").iter().flat_map(|l| l.items()) {
         let kind = bytes(arena, ns.get("type").ok_or_else(|| bad("linux.namespaces[].type", "missing"))?, "linux.namespaces[].type")?;
         let path = match ns.get("path") {
             Some(p) if p.raw_str().is_some_and(|p| !p.is_empty()) => Some(string(arena, p, "linux.namespaces[].path")?),
             _ => None,
         };
-        if path.is_some() && !matches!(kind, b"network" | b"ipc" | b"uts") {
-            // (a user namespace by path too: podman and containerd make theirs by mappings)
-            return Err(bad("linux.namespaces[].path", "only network, ipc and uts are joined by path"));
-        }
-        match kind {
-            b"network" => {
-                network = true;
-                s.net_join = path;
-            }
-            // A pod's containers share its sandbox's (Kubernetes through containerd, podman pods).
-            b"ipc" | b"uts" if path.is_some() => {
-                required |= if kind == b"ipc" { 4 } else { 8 };
-                s.ns_join[(kind == b"uts") as usize] = path;
-            }
-            b"pid" => required |= 1,
-            b"mount" => required |= 2,
-            b"ipc" => required |= 4,
-            b"uts" => required |= 8,
-            b"cgroup" => {}
-            b"user" => s.user_namespace = true,
+        let flag = match kind {
+            b"network" => libc::CLONE_NEWNET,
+            b"pid" => CLONE_NEWPID,
+            b"mount" => CLONE_NEWNS,
+            b"ipc" => CLONE_NEWIPC,
+            b"uts" => CLONE_NEWUTS,
+            b"cgroup" => CLONE_NEWCGROUP,
+            b"user" => libc::CLONE_NEWUSER,
             b"time" => return Err(bad("linux.namespaces", "time namespaces are not supported")),
             _ => return Err(bad("linux.namespaces[].type", "an unknown namespace type")),
+        };
+        if listed & flag != 0 {
+            return Err(Error::new("config.json: linux.namespaces: a type given twice:").on(kind));
+        }
+        listed |= flag;
+        match (kind, path) {
+            (b"network", p) => {
+                network = true;
+                s.net_join = p;
+            }
+            // A pod's containers share its sandbox's (Kubernetes through containerd, podman pods).
+            (b"ipc", Some(p)) => s.ns_join[0] = Some(p),
+            (b"uts", Some(p)) => s.ns_join[1] = Some(p),
+            (b"pid", Some(p)) if s.user_namespace => return Err(bad("linux.namespaces[].path", "a PID namespace is joined by path only without a user namespace").on(p)),
+            (b"pid", Some(p)) => s.pid_join = Some(p),
+            (b"mount", Some(p)) => s.mnt_join = Some(p),
+            // (a user namespace by path too: podman and containerd make theirs by mappings)
+            (b"user" | b"cgroup", Some(_)) => return Err(bad("linux.namespaces[].path", "user and cgroup namespaces are not joined by path")),
+            (b"user", None) => s.user_namespace = true,
+            _ => {}
         }
     }
-    if required != 15 {
-        return Err(bad("linux.namespaces", "sharing the host's pid, mount, ipc or uts namespace is not supported"));
+    let mut host = (CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP) & !listed;
+    if s.cgroup_view {
+        host &= !CLONE_NEWCGROUP;
     }
+    if host & CLONE_NEWNS != 0 && s.user_namespace {
+        return Err(bad("linux.namespaces", "the host's mount namespace with a user namespace is not supported"));
+    }
+    s.shared_ns = host as u64;
     s.host_network = !network;
     Ok(())
 }
@@ -1041,6 +1065,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_type_left_out_is_the_hosts() {
+        use libc::{CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS};
+        assert_eq!(ok(&[]).spec.shared_ns, 0);
+        // Before: refused ("sharing the host's pid, mount, ipc or uts namespace is not supported").
+        let c = ok(&[(r#"{ "type": "pid" },"#, ""), (r#"{ "type": "ipc" },"#, "")]);
+        assert_eq!(c.spec.shared_ns, (CLONE_NEWPID | CLONE_NEWIPC) as u64);
+        let c = ok(&[(r#""hostname": "knocker","#, ""), (r#"{ "type": "uts" },"#, ""), (r#"{ "type": "mount" },"#, ""), (r#"{ "type": "cgroup" }"#, r#"{ "type": "pid", "path": "/proc/1/ns/pid" }"#), (r#"{ "type": "pid" },"#, "")]);
+        // The config mounts /sys/fs/cgroup: that view keeps a cgroup namespace of its own.
+        assert_eq!(c.spec.shared_ns, (CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWPID) as u64, "the joined PID namespace is not made new");
+        assert_eq!(c.spec.pid_join.map(|p| p.to_bytes()), Some(&b"/proc/1/ns/pid"[..]));
+        assert!(refused(&[(r#"{ "type": "uts" },"#, "")]).contains("hostname (a host name needs"));
+        assert!(refused(&[(r#"{ "type": "uts" },"#, r#"{ "type": "ipc" },"#)]).contains("a type given twice: ipc"));
+    }
+
+    #[test]
     fn net_sysctls_are_refused_in_knockers_own_network_namespace() {
         let sysctl = r#""sysctl": {"net.ipv4.ip_forward": "1"}, "maskedPaths""#;
         // Control: a network namespace of its own takes them.
@@ -1049,7 +1088,7 @@ pub(crate) mod tests {
         let e = refused(&[(r#""maskedPaths""#, sysctl), (r#""type": "network""#, joined)]);
         assert!(e.contains("linux.sysctl: net.* in the network namespace knocker runs in"), "{e}");
         // Without a network namespace: the host's, refused as before.
-        let e = refused(&[(r#""maskedPaths""#, sysctl), (r#""type": "network""#, r#""type": "ipc", "path": """#)]);
+        let e = refused(&[(r#""maskedPaths""#, sysctl), (r#"{ "type": "network" },"#, "")]);
         assert!(e.contains("not a sysctl of the container's own namespaces"), "{e}");
         assert!(refused(&[(r#""maskedPaths""#, r#""sysctl": {"kernel.hostname": "x"}, "maskedPaths""#)]).contains("kernel.hostname"));
     }

@@ -737,6 +737,10 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
         None => None,
     };
     let mask = supervise::block_signals()?;
+    if spec.shared_ns & libc::CLONE_NEWNS as u64 != 0 {
+        // Its root is a detached tree only its own processes hold (rootfs::enter_host_mounts).
+        return Err(Error::new("exec into a container that shares the host's mount namespace is not supported"));
+    }
     let joined = launcher::join::exec(&spec, saved.pid, saved.start_time, saved.cgroup.as_bytes(), *args, env, mask, o.detach)?;
     if let (Some(sock), true) = (&console, o.tty) {
         if let Some(master) = joined.sync.receive_terminal().context("cannot receive the terminal")? {

@@ -381,6 +381,116 @@ fn the_group_is_where_cgroups_path_says() {
 }
 
 #[test]
+fn every_resource_is_read_back_from_the_group_after_create_and_after_update() {
+    let _g = shared();
+    // An engine's parent group, granting the real-time runtime a child may take (a new v1 cpu
+    // group has none).
+    let parent = "knocker-oci-res";
+    let cpu_parent = format!("/sys/fs/cgroup/cpu/{parent}");
+    std::fs::create_dir_all(&cpu_parent).unwrap();
+    std::fs::write(format!("{cpu_parent}/cpu.rt_runtime_us"), "20000").unwrap();
+    let b = Bundle::new("oci-res", |c| {
+        args(c, "sleep 30");
+        c["linux"]["cgroupsPath"] = json!(format!("/{parent}/r1"));
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 64u64 << 20, "reservation": 32u64 << 20, "swappiness": 10, "disableOOMKiller": true},
+            "cpu": {"shares": 512, "quota": 20000, "period": 100000, "realtimePeriod": 1000000, "realtimeRuntime": 10000, "cpus": "0", "mems": "0"},
+            "pids": {"limit": 64}
+        });
+    });
+    let file = |controller: &str, name: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{controller}/{parent}/r1/{name}")).unwrap_or_else(|e| panic!("{controller}/{name}: {e}")).trim().to_string()
+    };
+    let created = b.knocker(&["create", "r1"]);
+    assert_eq!(created.code, 0, "{created:?}");
+    // Before: every one but the memory limit, shares, quota and pids was refused.
+    let expect = |pairs: &[(&str, &str, &str)]| {
+        for (controller, name, value) in pairs {
+            assert_eq!(file(controller, name), *value, "{controller}/{name}");
+        }
+    };
+    expect(&[
+        ("memory", "memory.limit_in_bytes", "67108864"),
+        ("memory", "memory.soft_limit_in_bytes", "33554432"),
+        ("memory", "memory.swappiness", "10"),
+        ("cpu", "cpu.shares", "512"),
+        ("cpu", "cpu.cfs_quota_us", "20000"),
+        ("cpu", "cpu.cfs_period_us", "100000"),
+        ("cpu", "cpu.rt_period_us", "1000000"),
+        ("cpu", "cpu.rt_runtime_us", "10000"),
+        ("cpuset", "cpuset.cpus", "0"),
+        ("cpuset", "cpuset.mems", "0"),
+        ("pids", "pids.max", "64"),
+    ]);
+    assert!(file("memory", "memory.oom_control").contains("oom_kill_disable 1"));
+    let memsw = std::path::Path::new(&format!("/sys/fs/cgroup/memory/{parent}/r1/memory.memsw.limit_in_bytes")).exists();
+    if memsw {
+        assert_eq!(file("memory", "memory.memsw.limit_in_bytes"), "67108864", "no swap: memory and swap at the memory limit");
+    }
+    // Raised above the old memsw limit: before, v1 refused it (memsw stayed at the old value).
+    let resources = b.path().join("resources.json");
+    std::fs::write(&resources, r#"{"memory": {"limit": 134217728, "reservation": 16777216, "swappiness": 20}, "cpu": {"shares": 1024, "quota": 50000, "period": 200000, "cpus": "0-1", "mems": "0"}, "pids": {"limit": 99}}"#).unwrap();
+    let out = b.knocker(&["update", "--resources", resources.to_str().unwrap(), "r1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    expect(&[
+        ("memory", "memory.limit_in_bytes", "134217728"),
+        ("memory", "memory.soft_limit_in_bytes", "16777216"),
+        ("memory", "memory.swappiness", "20"),
+        ("cpu", "cpu.shares", "1024"),
+        ("cpu", "cpu.cfs_quota_us", "50000"),
+        ("cpu", "cpu.cfs_period_us", "200000"),
+        ("cpuset", "cpuset.cpus", "0-1"),
+        ("pids", "pids.max", "99"),
+    ]);
+    if memsw {
+        assert_eq!(file("memory", "memory.memsw.limit_in_bytes"), "134217728");
+    }
+    // And down again: memory first, then memsw.
+    std::fs::write(&resources, r#"{"memory": {"limit": 33554432}}"#).unwrap();
+    assert_eq!(b.knocker(&["update", "--resources", resources.to_str().unwrap(), "r1"]).code, 0);
+    expect(&[("memory", "memory.limit_in_bytes", "33554432")]);
+    assert_eq!(b.knocker(&["delete", "--force", "r1"]).code, 0);
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        assert!(!h.path().join(parent).join("r1").exists(), "{} left behind", h.path().display());
+        let _ = std::fs::remove_dir(h.path().join(parent));
+    }
+}
+
+#[test]
+fn a_namespace_type_left_out_is_the_hosts() {
+    let _g = shared();
+    // As runc: no pid, ipc, uts or mount entry means the host's; the rest stay the container's.
+    let b = Bundle::new("oci-hostns", |c| {
+        args(c, "for n in pid ipc uts mnt net; do readlink /proc/self/ns/$n; done; ls /proc/1/ns >/dev/null && echo sees-host-init; cat /etc/hostname-probe 2>/dev/null; hostname");
+        c["hostname"] = json!("");
+        c["linux"]["namespaces"] = json!([{"type": "network"}, {"type": "cgroup"}]);
+    });
+    std::fs::write(b.path().join("rootfs/etc/hostname-probe"), "in-the-rootfs\n").unwrap();
+    let out = b.knocker(&["run", "hn"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let ns = |kind: &str| std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap().to_string_lossy().into_owned();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 8, "{out:?}");
+    assert_eq!(&lines[..4], &[ns("pid"), ns("ipc"), ns("uts"), ns("mnt")].iter().map(|s| s.as_str()).collect::<Vec<_>>()[..], "{out:?}");
+    assert_ne!(lines[4], ns("net"), "the network namespace listed is the container's own");
+    // The host's mount namespace, but the container's tree as its root (nothing of the host's
+    // files), and the host's name, not knocker's default.
+    assert_eq!(lines[5], "sees-host-init");
+    assert_eq!(lines[6], "in-the-rootfs", "the root is the bundle's rootfs");
+    assert_eq!(lines[7], run(&mut Command::new("hostname")).stdout.trim());
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains("oci-hostns"), "nothing of the container's tree in the host's mount table: {mounts}");
+    // A host name needs a UTS namespace of the container's own (as runc says), nothing left.
+    let named = Bundle::new("oci-hostns-named", |c| {
+        c["hostname"] = json!("mine");
+        c["linux"]["namespaces"] = json!([{"type": "network"}, {"type": "mount"}]);
+    });
+    let out = named.knocker(&["run", "nm"]);
+    assert!(out.code == 1 && out.stderr.lines().count() == 1 && out.stderr.contains("hostname"), "{out:?}");
+    assert!(!named.root.join("nm").exists());
+}
+
+#[test]
 fn update_changes_the_limits_of_a_running_container() {
     let _g = shared();
     let b = Bundle::new("oci-update", |c| {
@@ -628,13 +738,15 @@ fn personality_applies_and_what_the_host_lacks_is_refused() {
     let out = b.knocker(&["run", "p"]);
     assert_eq!((out.code, out.stdout.as_str()), (0, "i686\n"), "{out:?}");
     // This host has neither AppArmor nor SELinux; knocker has no Intel RDT or time namespaces.
-    let cases: [(&str, fn(&mut Value)); 6] = [
+    let cases: [(&str, fn(&mut Value)); 8] = [
         ("process.apparmorProfile", |c| c["process"]["apparmorProfile"] = json!("docker-default")),
         ("process.selinuxLabel", |c| c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")),
         ("linux.mountLabel", |c| c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")),
         ("linux.intelRdt", |c| c["linux"]["intelRdt"] = json!({"closID": "x"})),
         ("linux.timeOffsets", |c| c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 10}})),
-        ("linux.rootfsPropagation", |c| c["linux"]["rootfsPropagation"] = json!("rshared")),
+        ("linux.rootfsPropagation", |c| c["linux"]["rootfsPropagation"] = json!("sideways")),
+        ("linux.resources.memory.swappiness", |c| c["linux"]["resources"]["memory"] = json!({"swappiness": 101})),
+        ("linux.resources.cpu.cpus", |c| c["linux"]["resources"]["cpu"] = json!({"cpus": "0-"})),
     ];
     for (field, edit) in cases {
         let bad = Bundle::new("oci-unsupported", edit);

@@ -46,5 +46,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // cgroup v2 and the init as a kernel-booted PID 1 need a kernel of our own.
     eprintln!("xtask: tests in the virtual box (cargo xtask vm-test)");
     let vm = crate::vmtest::run(&[]);
-    host.and(vm)
+    // The OCI runtime-tools suite, knocker and runc side by side: fails where knocker is worse.
+    eprintln!("xtask: OCI conformance (cargo xtask conformance)");
+    let conformance = crate::conformance::compare(&built.knocker(), &[], true).and_then(|worse| match worse.is_empty() {
+        true => Ok(()),
+        false => Err(format!("conformance: knocker is worse than runc: {}", worse.join("; "))),
+    });
+    host.and(vm).and(conformance)
 }

@@ -22,7 +22,7 @@
 
 pub mod devices;
 mod files;
-mod limits;
+pub(crate) mod limits;
 pub mod stale;
 mod v1;
 mod v2;
@@ -214,6 +214,10 @@ impl Cgroup {
         if !v1_devices && !all.iter().any(|h| h.kind == Kind::V2) {
             return Err(Error::new("no devices cgroup controller and no cgroup2: cannot confine the container's devices"));
         }
+        // What only an OCI config limits (through Extras: the launcher does not carry it).
+        if let Some(x) = spec.extras {
+            (x.cgroup_limits)(cg.dirs.as_slice(), &limits, all.len() > 1)?;
+        }
         if let (Some(lock), Some(first)) = (cg._alive.as_ref(), cg.dirs.get(0)) {
             lock.mark(&first.path);
         }
@@ -363,9 +367,13 @@ impl Cgroup {
             match h.kind {
                 Kind::V2 if unified_only => limits::write_v2(&dir, limits)?,
                 // The unified tree of a hybrid host carries no limits.
-                Kind::V2 => {}
-                Kind::V1(_) => limits::write_v1(&dir, &h, limits)?,
+                Kind::V2 => continue,
+                Kind::V1(_) => {
+                    limits::before_v1_update(&dir, &h, limits)?;
+                    limits::write_v1(&dir, &h, limits)?
+                }
             }
+            limits::write_more(&dir, &h, limits)?;
         }
         Ok(())
     }
@@ -447,8 +455,7 @@ fn usable_limits(all: &Dirs, limits: &Limits, verbose: bool) -> Result<Limits> {
     };
     let mut out = *limits;
     for (wanted, controller, name, what) in [
-        (limits.memory_any(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
-        (limits.cpuset(), CPUSET, "cpuset", "cannot apply CPU or memory-node sets: the host has no cpuset cgroup controller"),
+        (limits.memory.is_some(), MEMORY, "memory", "cannot apply --memory: the host has no memory cgroup controller"),
         (limits.pids.is_some() && !limits.pids_by_default, PIDS, "pids", "cannot apply --pids: the host has no pids cgroup controller"),
         (limits.cpu(), CPU, "cpu", "cannot apply --cpus or CPU shares: the host has no cpu cgroup controller"),
     ] {
