@@ -110,7 +110,7 @@ fn catch_the_joiner(runtime: &Path, tag: &str) -> String {
     assert_eq!(started.code, 0, "{started:?}");
     for _ in 0..20 {
         let _ = b.with(runtime, &["exec", tag, "sleep", "0.1"]);
-        if std::fs::read_to_string(out.path().join("pid1")).unwrap_or_default().contains("caught") {
+        if std::fs::read_to_string(out.path().join("pid1")).unwrap_or_default().lines().any(|l| l.starts_with("caught")) {
             break;
         }
     }
@@ -126,10 +126,12 @@ fn catch_the_joiner(runtime: &Path, tag: &str) -> String {
 fn a_joining_process_cannot_be_written_to_from_inside_before_it_execs() {
     // Alone: the probe must get the CPU while each joiner runs.
     let _g = exclusive();
+    // (The probe ends with `not caught N` when it caught none: look at whole lines.)
+    let caught = |verdict: &str| verdict.lines().any(|l| l.starts_with("caught"));
     let verdict = catch_the_joiner(&control("knocker"), "joiner-control");
-    assert!(verdict.contains("caught"), "the control's joiner should be open to container root: {verdict}");
+    assert!(caught(&verdict), "the control's joiner should be open to container root: {verdict}");
     let verdict = catch_the_joiner(&bin("knocker"), "joiner-knocker");
-    assert!(!verdict.contains("caught"), "knocker's joiner was writable from inside: {verdict}");
+    assert!(!caught(&verdict), "knocker's joiner was writable from inside: {verdict}");
     // Not by missing them: the probe stepped many of the joiners, more than once each, before
     // their exec (one stop means it first saw the process after it).
     let stepped = |l: &&str| l.starts_with("watched ") && l.rsplit(": ").next().and_then(|n| n.split(' ').next()?.parse::<u64>().ok()).is_some_and(|n| n > 1);
@@ -175,15 +177,25 @@ fn trace_joiners(runtime: &Path, tag: &str, needle: &str) -> String {
 fn a_container_that_may_ptrace_finds_its_joiners_no_more_privileged_than_itself() {
     let _g = exclusive();
     // Control: a joiner confined after the fork is caught with more than the container has.
-    let verdict = trace_joiners(&control("knocker"), "ptrace-control", "knocker");
-    let caught = verdict.lines().find(|l| l.starts_with("caught")).unwrap_or_else(|| panic!("the probe should catch the control's joiner: {verdict}"));
-    assert!(!caught.contains("CapEff:\t0000000000080420") || caught.contains("Seccomp:\t0"), "the control's joiner should be more than the container: {caught}");
+    // The probe stops at its first catch, which may come just after the confinement: the
+    // control gets three runs to show the window.
+    let more = |l: &&str| l.starts_with("caught") && (!l.contains("CapEff:\t0000000000080420") || l.contains("Seccomp:\t0"));
+    let mut verdicts = Vec::new();
+    for run in 0..3 {
+        let verdict = trace_joiners(&control("knocker"), &format!("ptrace-control{run}"), "knocker");
+        let shown = verdict.lines().any(|l| more(&l));
+        verdicts.push(verdict);
+        if shown {
+            break;
+        }
+    }
+    assert!(verdicts.iter().any(|v| v.lines().any(|l| more(&l))), "the control's joiner should be caught with more than the container: {verdicts:?}");
     // knocker's: the container's three capabilities, and its filter, from the first look.
     let verdict = trace_joiners(&bin("knocker"), "ptrace-knocker", "knocker");
     for line in verdict.lines().filter(|l| l.starts_with("caught")) {
         assert!(line.contains("CapEff:\t0000000000080420") && line.contains("Seccomp:\t2"), "knocker's joiner was more than the container: {line}");
     }
-    assert!(verdict.contains("caught") || verdict.lines().filter(|l| l.starts_with("watched ")).count() >= 3, "the probe saw no joiner: {verdict}");
+    assert!(verdict.lines().any(|l| l.starts_with("caught")) || verdict.lines().filter(|l| l.starts_with("watched ")).count() >= 3, "the probe saw no joiner: {verdict}");
 }
 
 #[test]
