@@ -52,12 +52,25 @@ fn exit_codes_are_remapped_with_e() {
 
 /// Starts `init -s [extra] -- sh -c script` and waits until the script created `ready`.
 fn start_supervised(extra: &[&str], script: &str, dir: &Path) -> std::process::Child {
-    let mut child = init()
+    let mut child = init();
+    child
         .args(["-s"])
         .args(extra)
         .args(["--", "sh", "-c", script])
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    // A shell cannot trap a signal ignored when it started (POSIX), and a CI runner may start
+    // the tests with SIGINT ignored: the script starts with the defaults whoever runs the test.
+    // SAFETY: signal(2) between fork and exec, async-signal-safe.
+    unsafe {
+        child.pre_exec(|| {
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+    let mut child = child
         .spawn()
         .unwrap();
     let ready = dir.join("ready");

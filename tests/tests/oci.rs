@@ -862,14 +862,25 @@ fn ipc_and_uts_namespaces_are_joined_by_path_as_a_pods_sandbox_hands_them_over()
     assert_eq!(out.stdout, format!("sandbox-host\n{}\n{}\n", ns("ipc"), ns("uts")), "{out:?}");
     holder.signal(libc::SIGKILL);
     let _ = holder.wait(Duration::from_secs(5));
-    // Joining a PID namespace by path is not built: one line.
-    let bad = Bundle::new("oci-join-pid", |c| {
+    // A PID namespace by path (a pod's shared one): the container sees the sandbox's processes.
+    let mut pod = Running::spawn(Command::new("unshare").args(["--pid", "--fork", "sleep", "30"]));
+    let upid = pod.pid();
+    let mut sleeper = 0;
+    assert!(eventually(Duration::from_secs(5), || {
+        sleeper = std::fs::read_to_string(format!("/proc/{upid}/task/{upid}/children")).unwrap_or_default().trim().parse().unwrap_or(0);
+        sleeper != 0 && std::fs::read_to_string(format!("/proc/{sleeper}/comm")).is_ok_and(|c| c == "sleep\n")
+    }));
+    let pid_ns = std::fs::read_link(format!("/proc/{sleeper}/ns/pid")).unwrap().to_string_lossy().to_string();
+    let joined = Bundle::new("oci-join-pid", |c| {
+        args(c, "readlink /proc/self/ns/pid; cat /proc/1/comm");
         for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
             if n["type"] == "pid" {
-                n["path"] = json!("/proc/1/ns/pid");
+                n["path"] = json!(format!("/proc/{sleeper}/ns/pid"));
             }
         }
     });
-    let out = bad.knocker(&["run", "p"]);
-    assert!(out.code == 1 && out.stderr.contains("linux.namespaces[].path"), "{out:?}");
+    let out = joined.knocker(&["run", "p"]);
+    pod.signal(libc::SIGKILL);
+    let _ = pod.wait(Duration::from_secs(5));
+    assert_eq!((out.code, out.stdout.as_str()), (0, format!("{pid_ns}\nsleep\n").as_str()), "{out:?}");
 }
