@@ -122,7 +122,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     }
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
-    dev::add_devices(&root, spec.devices.as_slice())?;
+    dev::add_devices(&root, spec.devices)?;
     if !spec.mounts.iter().any(|m| matches!(m, Mount::Sys)) {
         procfs::mount_sys(&root, spec.verbose)?;
     }
@@ -145,7 +145,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     if let Some(x) = spec.extras {
         (x.sysctls)(spec)?;
     }
-    procfs::protect(spec.masked_paths.as_ref().map(|l| l.as_slice()), spec.readonly_paths.as_ref().map(|l| l.as_slice()))?;
+    procfs::protect(spec.masked_paths, spec.readonly_paths)?;
     if spec.read_only {
         rootfs::make_root_read_only()?;
     }

@@ -159,14 +159,14 @@ struct Options {
     host_network: bool,
     net_join: Option<&'static CStr>,
     read_only: bool,
-    mounts: linker::List<Mount, { spec::MAX_MOUNTS }>,
+    mounts: linker::List<Mount, { spec::MAX_CLI_MOUNTS }>,
     env: linker::List<&'static CStr, { spec::MAX_CLI_ENV }>,
     workdir: Option<&'static CStr>,
     user: Option<&'static [u8]>,
     init: Option<Init>,
     limits: spec::Limits,
     pids: spec::Pids,
-    devices: linker::List<spec::Device, { spec::MAX_DEVICES }>,
+    devices: linker::List<spec::Device, { spec::MAX_CLI_DEVICES }>,
     name: Option<&'static [u8]>,
     cap_changes: linker::List<(bool, u64), 64>,
     allow_new_privs: bool,
@@ -296,7 +296,7 @@ impl Options {
         Ok(())
     }
 
-    fn into_spec(self, rootfs: &'static CStr) -> Result<Spec> {
+    fn into_spec(mut self, rootfs: &'static CStr) -> Result<Spec> {
         let mut s = Spec::new(rootfs);
         s.hostname = self.hostname.unwrap_or(spec::DEFAULT_HOSTNAME);
         s.verbose = self.verbose;
@@ -310,8 +310,8 @@ impl Options {
         }
         s.daily = self.daily;
         s.read_only = self.read_only;
-        s.mounts = self.mounts;
-        s.env = spec::keep_env(self.env.as_slice())?;
+        s.mounts = spec::keep(self.mounts.as_slice())?;
+        s.env = spec::keep(self.env.as_slice())?;
         s.workdir = self.workdir.unwrap_or(c"/");
         s.user = self.user;
         s.init = self.init.unwrap_or(Init::Bundled(None));
@@ -321,7 +321,8 @@ impl Options {
             spec::Pids::Max => (None, false),
             spec::Pids::Limit(n) => (Some(n), false),
         };
-        s.devices = self.devices;
+        crate::preflight::resolve_devices(self.devices.as_mut_slice())?;
+        s.devices = spec::keep(self.devices.as_slice())?;
         s.name = self.name;
         for (add, bits) in self.cap_changes.iter() {
             s.caps = if add { s.caps | bits } else { s.caps & !bits };
@@ -396,7 +397,7 @@ mod tests {
             "--cap-add", "NET_BIND_SERVICE", "r",
         ]);
         assert_eq!(s.mounts.len(), 2);
-        assert_eq!(s.mounts.get(1), Some(Mount::Tmpfs { dst: b"/t" }));
+        assert_eq!(s.mounts.get(1), Some(&Mount::Tmpfs { dst: b"/t" }));
         assert_eq!(s.env.len(), 2);
         assert_eq!(s.caps, 1 << 10);
     }

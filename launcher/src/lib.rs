@@ -199,7 +199,6 @@ pub fn create(spec: &mut Spec, name: &[u8], args: Args, env: Env, mask: linker::
     }
     check_rootfs(spec)?;
     preflight::check_stdio()?;
-    preflight::resolve_devices(spec)?;
     preflight::check_net_join(spec)?;
     if spec.limits.pids_by_default {
         spec.limits.pids = Some(preflight::default_pids());

@@ -215,7 +215,7 @@ fn exec(args: &Args, env: Env) -> Result<i32> {
     if args.len() <= i {
         return Err(usage("missing COMMAND to run in", name));
     }
-    spec.env = spec::keep_env(vars.as_slice())?;
+    spec.env = spec::keep(vars.as_slice())?;
     let (entry, pid) = running(name)?;
     // The container's host name, for HOSTNAME: kept for the rest of the process (a Spec
     // holds only 'static text), in a page never unmapped.

@@ -65,14 +65,8 @@ pub fn warn_if_reachable(spec: &Spec) {
 }
 
 /// Fills in each `--device` from its host node: block or character, major and minor.
-pub fn resolve_devices(spec: &mut Spec) -> Result<()> {
-    let mut resolved = linker::List::<spec::Device, { spec::MAX_DEVICES }>::new();
-    for mut d in spec.devices.iter() {
-        if d.host.is_empty() {
-            // An OCI config's node, described in full.
-            let _ = resolved.push(d);
-            continue;
-        }
+pub fn resolve_devices(devices: &mut [spec::Device]) -> Result<()> {
+    for d in devices {
         let mut host = Text::<4096>::new();
         host.bytes(d.host);
         let st = match fs::stat(host.as_cstr().context("--device path too long")?) {
@@ -86,9 +80,7 @@ pub fn resolve_devices(spec: &mut Spec) -> Result<()> {
             _ => return Err(Error::new("--device: not a device node:").on(d.host).hint("give a character or block device, e.g. /dev/fuse")),
         }
         (d.major, d.minor) = (libc::major(st.rdev), libc::minor(st.rdev));
-        let _ = resolved.push(d);
     }
-    spec.devices = resolved;
     Ok(())
 }
 

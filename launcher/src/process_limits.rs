@@ -15,7 +15,7 @@ pub struct Rlimit {
 }
 
 pub const MAX_RLIMITS: usize = 16;
-pub const MAX_SYSCTLS: usize = 32;
+pub const MAX_SYSCTLS: usize = 1024;
 
 /// `RLIMIT_NOFILE` → 7, as setrlimit(2) numbers them.
 pub fn rlimit_number(name: &[u8]) -> Option<u32> {

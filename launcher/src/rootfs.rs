@@ -138,7 +138,7 @@ pub fn add_flags(top: &Fd, attrs: u64) -> core::result::Result<(), Errno> {
 pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
     for m in spec.mounts.iter() {
         match m {
-            Mount::Bind { src, dst, flags, propagation } => bind(root, src, dst, flags, propagation, spec)?,
+            Mount::Bind { src, dst, flags, propagation } => bind(root, src, dst, *flags, *propagation, spec)?,
             Mount::Tmpfs { dst } => {
                 let target = target(root, dst, true)?;
                 mount_on(Some(c"tmpfs"), &target, Some(c"tmpfs"), MS_NOSUID | MS_NODEV, Some(c"mode=755"))
@@ -147,7 +147,7 @@ pub fn user_mounts(root: &Fd, spec: &Spec) -> Result<()> {
             // Only an OCI config has these (Extras: the launcher does not carry them).
             Mount::Fs { .. } | Mount::Sys => {
                 if let Some(x) = spec.extras {
-                    (x.mount)(root, &m, spec)?;
+                    (x.mount)(root, m, spec)?;
                 }
             }
         }

@@ -46,7 +46,7 @@ pub fn become_userns_root() -> Result<()> {
 pub fn drop_privileges(spec: &Spec, keep: u64) -> Result<()> {
     let known = caps::limit_bounding(keep).context("cannot limit the capability bounding set")?;
     caps::clear_ambient().context("cannot clear the ambient capabilities")?;
-    match process::setgroups(spec.groups.as_slice()) {
+    match process::setgroups(spec.groups) {
         // A user namespace mapping only one id denies setgroups (ours without root, or a
         // rootless engine's): then there are none to clear.
         Err(linker::Errno::EPERM) if spec.groups.is_empty() => {}

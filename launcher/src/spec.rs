@@ -123,7 +123,7 @@ pub static OCI_EXTRAS: Extras = Extras {
         linker::sys::ns::unshare(libc::CLONE_NEWNS).context("cannot create a mount namespace")?;
         Ok(Some(host.into_raw()))
     },
-    sysctls: |s| crate::process_limits::apply_sysctls(s.sysctls.as_slice()),
+    sysctls: |s| crate::process_limits::apply_sysctls(s.sysctls),
     label: crate::security::label_and_personality,
     umask: |s| {
         if let Some(mask) = s.umask {
@@ -293,8 +293,11 @@ impl Default for Device {
     }
 }
 
-pub const MAX_DEVICES: usize = 32;
-pub const MAX_DEVICE_RULES: usize = 32;
+/// An OCI config's `linux.devices` (a privileged container gets every node of the host:
+/// hundreds) and `linux.resources.devices` rules; `--device` options.
+pub const MAX_DEVICES: usize = 4096;
+pub const MAX_DEVICE_RULES: usize = 256;
+pub const MAX_CLI_DEVICES: usize = 16;
 
 /// Splits `--device` as Docker does: `HOST`, `HOST:CONTAINER`, `HOST:PERMS` (when the second
 /// part is a valid permission string) or `HOST:CONTAINER:PERMS`; PERMS from `rwm`, default
@@ -316,9 +319,12 @@ pub fn parse_device(s: &'static [u8]) -> Option<(&'static [u8], &'static [u8], u
 
 pub const CPU_PERIOD_US: u64 = 100_000;
 
-pub const MAX_MOUNTS: usize = 32;
-pub const MAX_PROC_PATHS: usize = 32;
-pub const MAX_GROUPS: usize = 32;
+/// An OCI config's `mounts`, `maskedPaths`/`readonlyPaths` each, and `additionalGids` (the
+/// kernel's NGROUPS_MAX); `--bind`/`--tmpfs` options.
+pub const MAX_MOUNTS: usize = 1024;
+pub const MAX_PROC_PATHS: usize = 1024;
+pub const MAX_GROUPS: usize = 65536;
+pub const MAX_CLI_MOUNTS: usize = 32;
 /// Environment entries of an OCI config: far beyond what engines send (Kubernetes adds a few
 /// per service of the namespace), and refused in one line past it.
 pub const MAX_ENV: usize = 4096;
@@ -326,27 +332,31 @@ pub const MAX_ENV: usize = 4096;
 pub const MAX_CLI_ENV: usize = 256;
 
 /// `entries` kept for the rest of the process, in an anonymous mapping that is never
-/// unmapped (a Spec holds its environment as a slice: an array of every entry it might have
-/// would make the Spec, which is moved around, tens of KiB — measured: half a millisecond a
-/// launch).
-pub fn keep_env(entries: &[&'static CStr]) -> crate::error::Result<&'static [&'static CStr]> {
-    use crate::error::Context;
+/// unmapped: a Spec holds its lists (environment, mounts, devices, groups, sysctls) as slices,
+/// sized by what was given (an array of every entry a list might have would make the Spec,
+/// which is moved around, tens of KiB — measured: half a millisecond a launch).
+#[inline(always)]
+pub fn keep<T: Copy>(entries: &[T]) -> crate::error::Result<&'static [T]> {
     if entries.is_empty() {
         return Ok(&[]);
     }
-    let bytes = core::mem::size_of_val(entries);
+    let at = keep_bytes(entries.as_ptr() as *const u8, core::mem::size_of_val(entries))? as *const T;
+    // SAFETY: keep_bytes copied the entries, bit for bit, to a page-aligned mapping (at T's
+    // alignment) that is never unmapped, so the slice lives as long as the process.
+    Ok(unsafe { core::slice::from_raw_parts(at, entries.len()) })
+}
+
+/// The one copy behind [`keep`] (not generic, so each list type adds no code of its own).
+#[inline(never)]
+fn keep_bytes(from: *const u8, bytes: usize) -> crate::error::Result<*mut u8> {
+    use crate::error::Context;
     let map = linker::sys::mm::Mapping::new(bytes.next_multiple_of(4096), 0).context("mmap")?;
-    let at = map.as_ptr() as *mut &'static CStr;
+    let at = map.as_ptr();
     core::mem::forget(map);
-    // SAFETY: the mapping is page-aligned and `bytes` long, so it holds the entries at their
-    // alignment; each slot is written before the slice over them is made, and the mapping is
-    // never unmapped (forgotten above), so the slice lives as long as the process.
-    unsafe {
-        for (i, e) in entries.iter().enumerate() {
-            at.add(i).write(*e);
-        }
-        Ok(core::slice::from_raw_parts(at, entries.len()))
-    }
+    // SAFETY: `from` holds `bytes` readable bytes (a slice's), the new mapping `bytes`
+    // writable ones, and the two do not overlap.
+    unsafe { core::ptr::copy_nonoverlapping(from, at, bytes) };
+    Ok(at)
 }
 
 /// The default hostname inside the container.
@@ -368,8 +378,8 @@ pub struct Spec {
     /// (`MS_SHARED`, `MS_UNBINDABLE`…, with `MS_REC` for the r- forms; 0: private, as
     /// knocker makes the whole tree before it mounts anything).
     pub root_propagation: u64,
-    pub mounts: List<Mount, MAX_MOUNTS>,
-    /// `KEY=VALUE` entries for COMMAND (see [`keep_env`]).
+    pub mounts: &'static [Mount],
+    /// `KEY=VALUE` entries for COMMAND (see [`keep`]).
     pub env: &'static [&'static CStr],
     pub workdir: &'static CStr,
     pub uid: u32,
@@ -377,7 +387,7 @@ pub struct Spec {
     /// The program's umask (an OCI config's `user.umask`); None: as inherited.
     pub umask: Option<u32>,
     /// Supplementary groups (an OCI config's `additionalGids`); none by default.
-    pub groups: List<u32, MAX_GROUPS>,
+    pub groups: &'static [u32],
     /// `--user` as given, resolved in the container's own passwd and group files before it
     /// starts (into `uid`, `gid`, `groups`, `home`, `user_name`).
     pub user: Option<&'static [u8]>,
@@ -407,9 +417,9 @@ pub struct Spec {
     pub term: linker::Text<80>,
     pub init: Init,
     pub limits: Limits,
-    pub devices: List<Device, MAX_DEVICES>,
+    pub devices: &'static [Device],
     /// More allow rules for the device cgroup (an OCI config's `linux.resources.devices`).
-    pub device_rules: List<crate::cgroup::devices::Rule, MAX_DEVICE_RULES>,
+    pub device_rules: &'static [crate::cgroup::devices::Rule],
     /// `--name`: the cgroup's name under `knocker/`; default: the launcher's pid.
     pub name: Option<&'static [u8]>,
     /// Capabilities the container keeps (bit N = capability N): its bounding set, and its
@@ -449,10 +459,10 @@ pub struct Spec {
     /// a delegated subtree).
     pub cgroup_setup: Option<fn(&Spec, &[u8]) -> crate::error::Result<crate::cgroup::Cgroup>>,
     pub daily: Daily,
-    pub sysctls: List<(&'static [u8], &'static [u8]), { crate::process_limits::MAX_SYSCTLS }>,
+    pub sysctls: &'static [(&'static [u8], &'static [u8])],
     /// An OCI config's `maskedPaths` and `readonlyPaths`, in place of knocker's lists.
-    pub masked_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
-    pub readonly_paths: Option<List<&'static CStr, MAX_PROC_PATHS>>,
+    pub masked_paths: Option<&'static [&'static CStr]>,
+    pub readonly_paths: Option<&'static [&'static CStr]>,
     /// Where the container's group sits under each hierarchy's root (an OCI config's
     /// cgroupsPath, without its leading '/'); None: `knocker/<name>`.
     pub cgroup_path: Option<&'static [u8]>,
@@ -475,13 +485,13 @@ impl Spec {
             pid_join: None,
             mnt_join: None,
             shared_ns: 0,
-            mounts: List::new(),
+            mounts: &[],
             env: &[],
             workdir: c"/",
             uid: 0,
             gid: 0,
             umask: None,
-            groups: List::new(),
+            groups: &[],
             user: None,
             home: linker::Text::new(),
             user_name: linker::Text::new(),
@@ -493,8 +503,8 @@ impl Spec {
             extras: None,
             init: Init::Bundled(None),
             limits: Limits::default(),
-            devices: List::new(),
-            device_rules: List::new(),
+            devices: &[],
+            device_rules: &[],
             name: None,
             caps: DEFAULT_CAPS,
             cap_sets: None,
@@ -511,7 +521,7 @@ impl Spec {
             root_setup: None,
             cgroup_setup: None,
             daily: Daily::default(),
-            sysctls: List::new(),
+            sysctls: &[],
             masked_paths: None,
             readonly_paths: None,
             cgroup_path: None,

@@ -115,10 +115,7 @@ pub fn resolve(root: &Fd, words: &[u8]) -> Result<Identity> {
 pub fn apply(spec: &mut crate::spec::Spec, id: &Identity) -> Result<()> {
     spec.uid = id.uid;
     spec.gid = id.gid;
-    spec.groups = linker::List::new();
-    for g in id.groups.iter() {
-        spec.groups.push(g).map_err(|_| Error::new("--user: in too many groups"))?;
-    }
+    spec.groups = crate::spec::keep(id.groups.as_slice())?;
     spec.home = linker::Text::new();
     if let Some(h) = &id.home {
         spec.home.bytes(h.as_bytes());

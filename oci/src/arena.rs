@@ -72,4 +72,31 @@ impl Arena {
         // SAFETY: n initialised values of T, handed out once and never freed.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
+
+    /// Room for up to `cap` values of `T`, filled in order (a config's list, sized by its
+    /// length in the document).
+    pub fn list<T: Copy + Default>(&mut self, cap: usize) -> Option<Filling<T>> {
+        Some(Filling { slots: self.slice(cap)?, len: 0 })
+    }
+}
+
+/// See [`Arena::list`].
+pub struct Filling<T: 'static> {
+    slots: &'static mut [T],
+    len: usize,
+}
+
+impl<T: Copy> Filling<T> {
+    /// Adds `v`; false when the room is full.
+    pub fn push(&mut self, v: T) -> bool {
+        let Some(slot) = self.slots.get_mut(self.len) else { return false };
+        *slot = v;
+        self.len += 1;
+        true
+    }
+
+    /// The values pushed, for the rest of the process.
+    pub fn done(self) -> &'static [T] {
+        &self.slots[..self.len]
+    }
 }

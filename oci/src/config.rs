@@ -5,7 +5,7 @@
 //! container code cannot do is refused with one line naming the field — never silently
 //! dropped, defaulted, widened or cut short.
 
-use crate::arena::Arena;
+use crate::arena::{Arena, Filling};
 use crate::json::{self, Value};
 use crate::schema;
 use launcher::error::{Error, Result};
@@ -40,6 +40,16 @@ pub(crate) fn bad(field: &'static str, what: &'static str) -> Error {
 
 fn too_large() -> Error {
     Error::new("config.json is too large")
+}
+
+/// Room in the arena for the items of the array `v` (none when it is absent), refused in one
+/// line past `max` (`over` says the limit).
+fn list<T: Copy + Default>(arena: &mut Arena, v: Option<Value<'static>>, max: usize, field: &'static str, over: &'static str) -> Result<Filling<T>> {
+    let n = v.iter().flat_map(|v| v.items()).count();
+    if n > max {
+        return Err(bad(field, over));
+    }
+    arena.list(n).ok_or_else(too_large)
 }
 
 /// A decoded string, NUL-terminated, in the arena.
@@ -131,9 +141,12 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     let process = top.get("process").ok_or_else(|| bad("process", "missing"))?;
     let (terminal, console_size) = process_into(&mut s, process, arena)?;
 
-    for m in top.get("mounts").iter().flat_map(|m| m.items()) {
-        mount(&mut s, m, arena)?;
+    let given = top.get("mounts");
+    let mut mounts = list(arena, given, spec::MAX_MOUNTS, "mounts", "more than 1024 mounts")?;
+    for m in given.iter().flat_map(|m| m.items()) {
+        mount(&mut s, &mut mounts, m, arena)?;
     }
+    s.mounts = mounts.done();
 
     if let Some(linux) = top.get("linux") {
         namespaces(&mut s, linux, arena)?;
@@ -229,10 +242,12 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         s.uid = id("uid");
         s.gid = id("gid");
         s.umask = user.get("umask").and_then(|v| v.as_u64()).map(|m| m as u32);
-        for g in user.get("additionalGids").iter().flat_map(|v| v.items()) {
-            let gid = g.as_u64().unwrap_or(0) as u32;
-            s.groups.push(gid).map_err(|_| bad("process.user.additionalGids", "more than 32 groups"))?;
+        let given = user.get("additionalGids");
+        let mut groups = list(arena, given, spec::MAX_GROUPS, "process.user.additionalGids", "more than 65536 groups (the kernel's NGROUPS_MAX)")?;
+        for g in given.iter().flat_map(|v| v.items()) {
+            groups.push(g.as_u64().unwrap_or(0) as u32);
         }
+        s.groups = groups.done();
     }
     labels(s, process, arena)?;
     s.allow_new_privs = !process.get("noNewPrivileges").and_then(|v| v.as_bool()).unwrap_or(false);
@@ -276,7 +291,13 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
 /// `net.*` only in a network namespace that is not the one knocker runs in.
 fn sysctls(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
     let mut network_checked = false;
-    for (name, value) in linux.get("sysctl").iter().flat_map(|v| v.members()) {
+    let given = linux.get("sysctl");
+    let count = given.iter().flat_map(|v| v.members()).count();
+    if count > launcher::process_limits::MAX_SYSCTLS {
+        return Err(bad("linux.sysctl", "more than 1024 entries"));
+    }
+    let mut out = arena.list(count).ok_or_else(too_large)?;
+    for (name, value) in given.iter().flat_map(|v| v.members()) {
         let name = bytes(arena, name, "linux.sysctl")?;
         if !namespaced_sysctl(name, !s.host_network) {
             return Err(Error::new("config.json: linux.sysctl: not a sysctl of the container's own namespaces:").on(name));
@@ -292,8 +313,9 @@ fn sysctls(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()>
             }
         }
         let value = bytes(arena, value, "linux.sysctl")?;
-        s.sysctls.push((name, value)).map_err(|_| bad("linux.sysctl", "more than 32 entries"))?;
+        out.push((name, value));
     }
+    s.sysctls = out.done();
     Ok(())
 }
 
@@ -305,17 +327,17 @@ fn joins_own_network(path: &CStr) -> core::result::Result<bool, linker::Errno> {
 }
 
 /// `maskedPaths`/`readonlyPaths`: absolute container paths; None when the config has no list.
-fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> Result<Option<linker::List<&'static CStr, { spec::MAX_PROC_PATHS }>>> {
+fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> Result<Option<&'static [&'static CStr]>> {
     let Some(list) = v else { return Ok(None) };
-    let mut out = linker::List::new();
+    let mut out = self::list(arena, v, spec::MAX_PROC_PATHS, field, "more than 1024 paths")?;
     for p in list.items() {
         let path = string(arena, p, field)?;
         if path.to_bytes().first() != Some(&b'/') {
             return Err(bad(field, "paths must be absolute"));
         }
-        out.push(path).map_err(|_| bad(field, "more than 32 paths"))?;
+        out.push(path);
     }
-    Ok(Some(out))
+    Ok(Some(out.done()))
 }
 
 /// `linux.cgroupsPath` as a path under each hierarchy's root: `/libpod_parent/libpod-ID`
@@ -435,7 +457,7 @@ const PROC_FILES: [&[u8]; 10] = [
     b"/proc/sys/kernel/ns_last_pid",
 ];
 
-fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
+fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     let given = bytes(arena, m.get("destination").ok_or_else(|| bad("mounts[].destination", "missing"))?, "mounts[].destination")?;
     let dst = normalise(arena, given, "mounts[].destination")?;
     let kind = match m.get("type") {
@@ -453,7 +475,8 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
     }
     if dst == b"/sys" {
         // knocker's own read-only sysfs, in the config's order (runc mounts them in order).
-        return s.mounts.push(Mount::Sys).map_err(|_| bad("mounts", "more than 32 mounts"));
+        mounts.push(Mount::Sys);
+        return Ok(());
     }
     let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm");
     if system {
@@ -514,7 +537,8 @@ fn mount(s: &mut Spec, m: Value<'static>, arena: &mut Arena) -> Result<()> {
         let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
         Mount::Fs { fstype, source, dst, flags: (flags & !MS_REC) | forced, data, propagation }
     };
-    s.mounts.push(entry).map_err(|_| bad("mounts", "more than 32 mounts"))
+    mounts.push(entry);
+    Ok(())
 }
 
 /// `linux.namespaces`: each type listed is made new, or joined at its `path`; a type left out
@@ -677,7 +701,9 @@ pub fn exec_label(s: &mut Spec, field: &'static str, value: &'static [u8], arena
 /// `linux.devices`: nodes made inside the container, each at its path with its type, numbers,
 /// mode and owner. The container's standard nodes (null, zero, …) are knocker's already.
 fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    for d in linux.get("devices").iter().flat_map(|d| d.items()) {
+    let given = linux.get("devices");
+    let mut made = list(arena, given, spec::MAX_DEVICES, "linux.devices", "more than 4096 devices")?;
+    for d in given.iter().flat_map(|d| d.items()) {
         let given = bytes(arena, d.get("path").ok_or_else(|| bad("linux.devices[].path", "missing"))?, "linux.devices[].path")?;
         let path = normalise(arena, given, "linux.devices[].path")?;
         if path.len() < 2 {
@@ -710,23 +736,29 @@ fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()>
             gid: optional("gid", 0),
         };
         let device = spec::Device { host: b"", path, access: 0, block: kind == libc::S_IFBLK, major, minor, node };
-        s.devices.push(device).map_err(|_| bad("linux.devices", "more than 32 devices"))?;
+        made.push(device);
     }
+    s.devices = made.done();
     if let Some(rules) = linux.get("resources").and_then(|r| r.get("devices")) {
-        device_rules(s, rules)?;
+        device_rules(s, rules, arena)?;
     }
     Ok(())
 }
 
-/// `linux.resources.devices`: allow rules on top of knocker's list (which starts from "deny
-/// everything", as Docker's configs do). A deny of everything drops the allows before it; a
-/// deny of particular devices after an allow cannot be kept apart from it and is refused.
-/// As runc reads a rule: `type` a, b or c (absent: a), `major`/`minor` a number or -1 for any
-/// (absent: any), `access` letters of rwm and never empty — anything else is refused, never
-/// widened to a wildcard.
-fn device_rules(s: &mut Spec, rules: Value<'static>) -> Result<()> {
+/// `linux.resources.devices`, in order, as the v1 devices controller reads a list that
+/// starts from "deny everything" (Docker's and containerd's configs do): an allow adds a rule
+/// on top of knocker's list; a deny of everything drops the allows before it; any other deny
+/// takes its accesses away from the earlier allows of exactly its type and numbers (Docker's
+/// default list denies `c 10:229` after its allows). A deny inside an earlier wildcard allow
+/// cannot be kept apart from it and is refused, as runc refuses it. As runc reads a rule:
+/// `type` a, b or c (absent: a), `major`/`minor` a number or -1 for any (absent: any),
+/// `access` letters of rwm and never empty — anything else is refused, never widened.
+fn device_rules(s: &mut Spec, rules: Value<'static>, arena: &mut Arena) -> Result<()> {
     use launcher::cgroup::devices::{self, Rule};
     let field = "linux.resources.devices";
+    let mut kept = list::<Rule>(arena, Some(rules), spec::MAX_DEVICE_RULES, field, "more than 256 rules")?;
+    let mut rest = [Rule::default(); spec::MAX_DEVICE_RULES];
+    let mut n = 0;
     for r in rules.items() {
         let mut buf = [0; 4];
         let kind = match r.get("type").map(|t| t.decoded(&mut buf)) {
@@ -747,16 +779,42 @@ fn device_rules(s: &mut Spec, rules: Value<'static>) -> Result<()> {
             .ok_or_else(|| bad("linux.resources.devices[].access", "made of r, w and m, at least one"))?;
         let rule = Rule { kind, major, minor, access };
         if r.get("allow").and_then(|a| a.as_bool()).unwrap_or(false) {
-            s.device_rules.push(rule).map_err(|_| bad(field, "more than 32 rules"))?;
-        } else if kind == devices::ANY && rule.major.is_none() && rule.minor.is_none() && access == devices::RWM {
-            s.device_rules = linker::List::new();
-        } else if !s.device_rules.is_empty() {
-            return Err(bad(field, "a deny rule after an allow rule is not supported"));
+            rest[n] = rule;
+            n += 1;
+        } else if kind == devices::ANY && major.is_none() && minor.is_none() && access == devices::RWM {
+            n = 0;
+        } else {
+            n = deny(&mut rest[..n], rule).ok_or_else(|| bad(field, "a deny rule inside an earlier allow of a wildcard (major or minor -1) cannot be kept apart from it (as runc refuses it)"))?;
         }
-        // (A deny before any allow: knocker's list denies all but its own few already, and
-        // runc appends its own few after the config's rules too.)
     }
+    for &r in &rest[..n] {
+        kept.push(r);
+    }
+    s.device_rules = kept.done();
     Ok(())
+}
+
+/// Takes `d`'s accesses from the allows in `rules` of exactly its type and numbers, dropping
+/// those left with none; returns how many remain (at the front), or None when a wider allow
+/// shares an access with `d` (the devices controller would not keep the two apart).
+fn deny(rules: &mut [launcher::cgroup::devices::Rule], d: launcher::cgroup::devices::Rule) -> Option<usize> {
+    use launcher::cgroup::devices::ANY;
+    let covers = |wide: Option<u32>, narrow: Option<u32>| wide.is_none() || wide == narrow;
+    let mut n = 0;
+    for i in 0..rules.len() {
+        let mut r = rules[i];
+        let exact = (r.kind, r.major, r.minor) == (d.kind, d.major, d.minor);
+        if exact {
+            r.access &= !d.access;
+        } else if (r.kind == ANY || r.kind == d.kind) && covers(r.major, d.major) && covers(r.minor, d.minor) && r.access & d.access != 0 {
+            return None;
+        }
+        if r.access != 0 {
+            rules[n] = r;
+            n += 1;
+        }
+    }
+    Some(n)
 }
 
 /// `linux.resources`: memory (and swap), pids and CPU quota, as the launcher's limits (for
@@ -1001,7 +1059,7 @@ pub(crate) mod tests {
 
     fn rules(list: &str) -> core::result::Result<Vec<Rule>, String> {
         read_doc(&with(&[(RESOURCES, &format!(r#""devices": [{{"allow": false, "access": "rwm"}}, {list}]"#))]))
-            .map(|c| c.spec.device_rules.as_slice().to_vec())
+            .map(|c| c.spec.device_rules.to_vec())
     }
 
     #[test]
@@ -1098,7 +1156,7 @@ pub(crate) mod tests {
         let extra = |dst: &str| format!(r#""mounts": [{{"destination": "{dst}", "type": "tmpfs", "source": "tmpfs"}},"#);
         // Control: an ordinary destination is a mount, at its normal form.
         let c = ok(&[(r#""mounts": ["#, &extra("/data//x/./"))]);
-        assert!(matches!(c.spec.mounts.as_slice(), [Mount::Fs { dst: b"/data/x", .. }, ..]), "{:?}", c.spec.mounts.as_slice());
+        assert!(matches!(c.spec.mounts, [Mount::Fs { dst: b"/data/x", .. }, ..]), "{:?}", c.spec.mounts);
         // Before: with a trailing slash these escaped knocker's own /dev and cgroup view.
         for dst in ["/dev/", "//dev", "/./dev/.", "/sys/fs/cgroup/", "/sys//fs/cgroup"] {
             let c = ok(&[(r#""mounts": ["#, &extra(dst))]);
@@ -1111,7 +1169,7 @@ pub(crate) mod tests {
     #[test]
     fn mount_options_in_order_and_nothing_dropped() {
         let bind = |opts: &str| format!(r#""mounts": [{{"destination": "/data", "type": "bind", "source": "/etc", "options": [{opts}]}},"#);
-        let flags = |opts: &str| match ok(&[(r#""mounts": ["#, &bind(opts))]).spec.mounts.as_slice()[0] {
+        let flags = |opts: &str| match ok(&[(r#""mounts": ["#, &bind(opts))]).spec.mounts[0] {
             Mount::Bind { flags, .. } => flags,
             _ => panic!("not a bind"),
         };
@@ -1139,6 +1197,61 @@ pub(crate) mod tests {
         // saved cut at 4 KiB, unreadable). Kubernetes passes up to 256 KiB.
         let big = format!(r#""annotations": {{"a": "{}"}}, "linux""#, "x".repeat(256 << 10));
         assert!(ok(&[(r#""linux""#, &big)]).annotations.len() > 256 << 10);
+    }
+
+    #[test]
+    fn deny_rules_after_allows_are_read_in_order_as_the_devices_controller_reads_them() {
+        let rule = |kind, major, minor, access| Rule { kind, major, minor, access };
+        let allow = |t: &str, major: i64, minor: i64, access: &str| format!(r#"{{"allow": true, "type": "{t}", "major": {major}, "minor": {minor}, "access": "{access}"}}"#);
+        let deny = |t: &str, major: i64, minor: i64, access: &str| format!(r#"{{"allow": false, "type": "{t}", "major": {major}, "minor": {minor}, "access": "{access}"}}"#);
+        // Docker's default list: deny all, allows, then a deny of fuse (c 10:229). Before:
+        // refused ("a deny rule after an allow rule"), so `docker run --runtime knocker` failed.
+        let docker = [allow("c", 1, 5, "rwm"), allow("c", 1, 3, "rwm"), allow("c", 136, -1, "rwm"), deny("c", 10, 229, "rwm")].join(",");
+        assert_eq!(
+            rules(&docker),
+            Ok(vec![rule(devices::CHAR, Some(1), Some(5), devices::RWM), rule(devices::CHAR, Some(1), Some(3), devices::RWM), rule(devices::CHAR, Some(136), None, devices::RWM)])
+        );
+        // A deny of exactly an allowed device takes its accesses away, all of them drops it.
+        let partly = [allow("c", 1, 5, "rwm"), allow("b", 8, 0, "rw"), deny("c", 1, 5, "w"), deny("b", 8, 0, "rw")].join(",");
+        assert_eq!(rules(&partly), Ok(vec![rule(devices::CHAR, Some(1), Some(5), devices::READ | devices::MKNOD)]));
+        // A type or numbers that differ are another device: no change.
+        let other = [allow("c", 1, 5, "rwm"), deny("b", 1, 5, "rwm"), deny("c", 1, 6, "rwm")].join(",");
+        assert_eq!(rules(&other), Ok(vec![rule(devices::CHAR, Some(1), Some(5), devices::RWM)]));
+        // A deny inside a wildcard allow cannot be kept apart from it: refused, never dropped.
+        for wide in [allow("c", 136, -1, "rw"), allow("c", -1, 3, "r"), allow("a", -1, -1, "r")] {
+            let e = rules(&[wide.clone(), deny("c", 136, 3, "r")].join(",")).unwrap_err();
+            assert!(e.contains("linux.resources.devices (a deny rule inside an earlier allow of a wildcard"), "{wide}: {e}");
+        }
+        // ...unless they share no access (mknod of anything, then no reading of one node).
+        assert!(rules(&[allow("c", -1, -1, "m"), deny("c", 136, 3, "r")].join(",")).is_ok());
+        // A later deny of everything drops what came before it.
+        assert_eq!(rules(&[allow("c", 1, 5, "rwm"), r#"{"allow": false, "access": "rwm"}"#.into(), allow("c", 1, 3, "r")].join(",")), Ok(vec![rule(devices::CHAR, Some(1), Some(3), devices::READ)]));
+    }
+
+    #[test]
+    fn lists_of_the_sizes_engines_send() {
+        let array = |n: usize, item: &dyn Fn(usize) -> String| (0..n).map(item).collect::<Vec<_>>().join(",");
+        let linux = r#""linux": {"#;
+        // Before: more than 32 devices were refused (a privileged container gets every host node).
+        let node = |i: usize| format!(r#"{{"path": "/dev/n{i}", "type": "c", "major": 240, "minor": {i}}}"#);
+        let devices = |n| format!(r#""linux": {{"devices": [{}],"#, array(n, &node));
+        assert_eq!(ok(&[(linux, &devices(1000))]).spec.devices.len(), 1000);
+        assert_eq!(ok(&[(linux, &devices(spec::MAX_DEVICES))]).spec.devices.len(), spec::MAX_DEVICES);
+        assert!(refused(&[(linux, &devices(spec::MAX_DEVICES + 1))]).contains("linux.devices (more than 4096 devices)"));
+        let sysctl = |n| format!(r#""linux": {{"sysctl": {{{}}},"#, array(n, &|i| format!(r#""kernel.shm_rmid_forced{i}": "1""#)));
+        assert_eq!(ok(&[(linux, &sysctl(300))]).spec.sysctls.len(), 300);
+        let e = refused(&[(linux, &sysctl(launcher::process_limits::MAX_SYSCTLS + 1))]);
+        assert!(e.contains("linux.sysctl (more than 1024 "), "{e}");
+        let masked = |n| format!(r#""linux": {{"maskedPaths": [{}],"#, array(n, &|i| format!(r#""/proc/m{i}""#)));
+        let c = ok(&[(r#""maskedPaths": ["#, r#""maskedPaths_": ["#), (linux, &masked(300))]);
+        assert_eq!(c.spec.masked_paths.map(|m| m.len()), Some(300));
+        assert!(refused(&[(r#""maskedPaths": ["#, r#""maskedPaths_": ["#), (linux, &masked(spec::MAX_PROC_PATHS + 1))]).contains("linux.maskedPaths (more than 1024 paths)"));
+        let gids = |n| format!(r#""uid": 0, "additionalGids": [{}],"#, array(n, &|i| i.to_string()));
+        assert_eq!(ok(&[(USER, &gids(300))]).spec.groups.len(), 300);
+        assert!(refused(&[(USER, &gids(spec::MAX_GROUPS + 1))]).contains("process.user.additionalGids (more than 65536 groups"));
+        let tmpfs = |n| format!(r#""mounts": [{}, "#, array(n, &|i| format!(r#"{{"destination": "/t{i}", "type": "tmpfs", "source": "tmpfs"}}"#)));
+        assert_eq!(ok(&[(r#""mounts": ["#, &tmpfs(300))]).spec.mounts.len(), 300 + 2, "the default config's /dev/mqueue and /sys are the other two");
+        assert!(refused(&[(r#""mounts": ["#, &tmpfs(spec::MAX_MOUNTS))]).contains("mounts (more than 1024 mounts)"));
     }
 
     #[test]

@@ -812,8 +812,13 @@ impl ExecOptions {
                 spec.gid = gid;
             }
         }
-        for &g in self.groups.as_slice() {
-            spec.groups.push(g).map_err(|_| Error::new("more than 32 supplementary groups"))?;
+        if !self.groups.is_empty() {
+            // Added to the process's own, as runc does.
+            let mut all = arena.list(spec.groups.len() + self.groups.len()).ok_or_else(|| Error::new("cannot map memory"))?;
+            for &g in spec.groups.iter().chain(self.groups.as_slice()) {
+                all.push(g);
+            }
+            spec.groups = all.done();
         }
         // Into the bounding set and (where the process has its own sets) the effective and
         // permitted ones; ambient ones need inheritable ones, which runc does not add.

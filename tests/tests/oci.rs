@@ -884,3 +884,130 @@ fn ipc_and_uts_namespaces_are_joined_by_path_as_a_pods_sandbox_hands_them_over()
     let _ = pod.wait(Duration::from_secs(5));
     assert_eq!((out.code, out.stdout.as_str()), (0, format!("{pid_ns}\nsleep\n").as_str()), "{out:?}");
 }
+
+/// `runc run ID` on the bundle `b` (its own state directory): the control for a config.
+fn runc_run(b: &Bundle, id: &str) -> Out {
+    let state = b.path().join("runc-state");
+    run_for(Command::new("runc").arg("--root").arg(&state).args(["run", "--bundle"]).arg(b.path()).arg(id), Duration::from_secs(60))
+}
+
+/// Every character and block node under the host's /dev, as containerd lists them for a
+/// privileged container (linux.devices), except the terminals of the host's devpts.
+fn host_device_nodes() -> Vec<Value> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let mut nodes = Vec::new();
+    let mut dirs = vec![PathBuf::from("/dev")];
+    while let Some(dir) = dirs.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let (path, kind) = (e.path(), e.file_type().unwrap());
+            if kind.is_dir() && !["/dev/pts", "/dev/shm", "/dev/mqueue"].contains(&path.to_str().unwrap()) {
+                dirs.push(path);
+            } else if kind.is_char_device() || kind.is_block_device() {
+                let m = e.metadata().unwrap();
+                let rdev = m.rdev();
+                let (major, minor) = (((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff), (rdev & 0xff) | ((rdev >> 12) & !0xff));
+                let t = if kind.is_char_device() { "c" } else { "b" };
+                nodes.push(json!({"path": path, "type": t, "major": major, "minor": minor, "fileMode": m.mode() & 0o777, "uid": m.uid(), "gid": m.gid()}));
+            }
+        }
+    }
+    nodes
+}
+
+#[test]
+fn a_privileged_config_gets_every_host_device_node_as_under_runc() {
+    let _g = shared();
+    let nodes = host_device_nodes();
+    // Before: more than 32 devices were refused, and containerd passes every host node.
+    assert!(nodes.len() > 32, "this host has only {} device nodes", nodes.len());
+    let paths: Vec<&str> = nodes.iter().map(|n| n["path"].as_str().unwrap()).collect();
+    let script = format!(
+        "n=0; for p in {}; do if [ -c $p ] || [ -b $p ]; then n=$((n+1)); fi; done; echo $n; : <>/dev/net/tun && echo opened",
+        paths.join(" ")
+    );
+    let privileged = Bundle::new("oci-privileged", |c| {
+        args(c, &script);
+        c["linux"]["devices"] = json!(nodes);
+        c["linux"]["resources"]["devices"] = json!([{"allow": true, "access": "rwm"}]);
+    });
+    let expected = format!("{}\nopened\n", nodes.len());
+    let out = privileged.knocker(&["run", "priv"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, expected.as_str()), "{out:?}");
+    let runc = runc_run(&privileged, "priv-runc");
+    assert_eq!((runc.code, runc.stdout.as_str()), (0, expected.as_str()), "the control: {runc:?}");
+    // Control: the same nodes without the rule that allows them are made, and open nothing.
+    let unprivileged = Bundle::new("oci-privileged-control", |c| {
+        args(c, &script);
+        c["linux"]["devices"] = json!(nodes);
+    });
+    let out = unprivileged.knocker(&["run", "unpriv"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with(&format!("{}\n", nodes.len())) && !out.stdout.contains("opened"), "{out:?}");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("priv") && !p.ends_with("unpriv")), "{:?}", knocker_cgroups());
+}
+
+#[test]
+fn dockers_default_device_rules_apply_in_order_as_under_runc() {
+    let _g = shared();
+    let allow = |major: i64, minor: i64| json!({"allow": true, "type": "c", "major": major, "minor": minor, "access": "rwm"});
+    // (Each open in a subshell: a failed redirection of `:` would end the shell itself.)
+    let script = "(: </dev/lc) && echo lc-read; (: <>/dev/lc) 2>/dev/null && echo lc-write; (: </dev/fuse) 2>/dev/null && echo fuse; echo end";
+    // Docker's default list (deny all, its allows, then a deny of fuse after them), with
+    // loop-control (10:237, which neither runc's own list nor knocker's allows) allowed and
+    // then its write access denied again.
+    let rules = json!([
+        {"allow": false, "access": "rwm"},
+        allow(1, 5), allow(1, 3), allow(1, 9), allow(1, 8), allow(5, 0), allow(5, 1), allow(10, 237),
+        {"allow": false, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
+        {"allow": false, "type": "c", "major": 10, "minor": 237, "access": "w"}
+    ]);
+    let nodes = json!([
+        {"path": "/dev/lc", "type": "c", "major": 10, "minor": 237, "fileMode": 0o666},
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666}
+    ]);
+    let b = Bundle::new("oci-docker-rules", |c| {
+        args(c, script);
+        c["linux"]["devices"] = nodes.clone();
+        c["linux"]["resources"]["devices"] = rules.clone();
+    });
+    // Before: refused ("a deny rule after an allow rule is not supported"): Docker's very
+    // first `docker run --runtime knocker` failed.
+    let out = b.knocker(&["run", "docker-rules"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "lc-read\nend\n"), "{out:?}");
+    let runc = runc_run(&b, "docker-rules-runc");
+    assert_eq!((runc.code, runc.stdout.as_str()), (0, "lc-read\nend\n"), "the control: {runc:?}");
+    // Control: without the two denies both nodes open for writing.
+    let open = Bundle::new("oci-docker-rules-control", |c| {
+        args(c, script);
+        c["linux"]["devices"] = nodes.clone();
+        c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}, allow(10, 237), allow(10, 229)]);
+    });
+    let out = open.knocker(&["run", "open-rules"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "lc-read\nlc-write\nfuse\nend\n"), "{out:?}");
+    // A deny inside a wildcard allow cannot be kept apart from it: one line, nothing made.
+    let hole = Bundle::new("oci-docker-rules-hole", |c| {
+        c["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "access": "rw"}, {"allow": false, "type": "c", "major": 10, "minor": 200, "access": "r"}]);
+    });
+    let out = hole.knocker(&["run", "hole"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("linux.resources.devices (a deny rule inside an earlier allow of a wildcard"), "{out:?}");
+    assert!(!hole.root.join("hole").exists() && knocker_cgroups().iter().all(|p| !p.ends_with("hole")), "{:?}", knocker_cgroups());
+}
+
+#[test]
+fn groups_and_mounts_of_the_sizes_engines_send_as_under_runc() {
+    let _g = shared();
+    let mounts: Vec<Value> = (0..100).map(|i| json!({"destination": format!("/t{i}"), "type": "tmpfs", "source": "tmpfs"})).collect();
+    let b = Bundle::new("oci-many", |c| {
+        args(c, "id -G | wc -w; grep -c ' /t[0-9]* ' /proc/self/mountinfo");
+        c["process"]["user"]["additionalGids"] = json!((1..=300).collect::<Vec<u32>>());
+        c["mounts"].as_array_mut().unwrap().extend(mounts);
+        c["root"]["readonly"] = json!(false);
+    });
+    // Before: more than 32 groups or 32 mounts were refused.
+    let out = b.knocker(&["run", "many"]);
+    assert_eq!((out.code, out.stdout.split_whitespace().collect::<Vec<_>>()), (0, vec!["301", "100"]), "{out:?}");
+    let runc = runc_run(&b, "many-runc");
+    assert_eq!((runc.code, runc.stdout.split_whitespace().collect::<Vec<_>>()), (0, vec!["301", "100"]), "the control: {runc:?}");
+}

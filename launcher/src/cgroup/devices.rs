@@ -132,7 +132,9 @@ const fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
     Insn { code, regs: dst | (src << 4), off, imm }
 }
 
-pub const MAX_INSNS: usize = 8 + (crate::spec::MAX_DEVICES + DEFAULT.len()) * 7;
+/// Room for every rule a container can have: the defaults, one per `--device` (an OCI
+/// config's nodes add none) and an OCI config's own.
+pub const MAX_INSNS: usize = 8 + (DEFAULT.len() + crate::spec::MAX_CLI_DEVICES + crate::spec::MAX_DEVICE_RULES) * 7;
 
 /// The device program for `rules`: each rule is a block that falls through to `return 1`
 /// when every field it names matches, and jumps to the next block at the first mismatch.

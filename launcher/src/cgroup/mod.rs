@@ -190,7 +190,7 @@ impl Cgroup {
             _alive: alive,
         };
         let limits = usable_limits(&all, &spec.limits, spec.verbose)?;
-        let devices = devices::Allowed { devices: spec.devices.as_slice(), extra: spec.device_rules.as_slice() };
+        let devices = devices::Allowed { devices: spec.devices, extra: spec.device_rules };
         let v1_devices = all.iter().any(|h| h.has(DEVICES));
         let may_mount = spec.caps & (1 << CAP_SYS_ADMIN) != 0;
         let group = match spec.cgroup_path {
