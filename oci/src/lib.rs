@@ -606,8 +606,12 @@ fn kill(rest: Rest, g: &Global) -> Result<i32> {
         return Err(Error::new("bad container id:").on(id));
     }
     let saved = state::load(g.root, id)?;
-    if state::status(g.root, id, &saved) == Status::Stopped {
-        return Err(Error::new("the container is not running:").on(id));
+    // As runc: `--all` signals whatever is left in the container's group, also once its
+    // PID 1 has exited (containerd sends `kill --all ID 9` after every exit: processes of a
+    // host or shared PID namespace outlive PID 1); PID 1 alone is refused then. The words
+    // are runc's, which engines match ("container not running", "does not exist").
+    if !p.all && state::status(g.root, id, &saved) == Status::Stopped {
+        return Err(Error::new("container not running:").on(id));
     }
     if p.all {
         let mut pids = [0i32; 1024];
@@ -686,7 +690,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     }
     let saved = state::load(g.root, id)?;
     if state::status(g.root, id, &saved) != Status::Running {
-        return Err(Error::new("the container is not running:").on(id));
+        return Err(Error::new("container not running:").on(id));
     }
     let kept = state::config(g.root, id, &mut arena)?;
     let mut spec = launcher::spec::Spec::new(c"/");
@@ -909,7 +913,7 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
     let held = lock(g.root, id)?;
     let saved = state::load(g.root, id)?;
     if state::status(g.root, id, &saved) == Status::Stopped {
-        return Err(Error::new("the container is not running:").on(id));
+        return Err(Error::new("container not running:").on(id));
     }
     launcher::cgroup::Cgroup::update(saved.group().ok_or_else(|| Error::new("the container's cgroup is gone:").on(id))?, &spec.limits)?;
     drop(held);

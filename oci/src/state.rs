@@ -242,7 +242,7 @@ pub fn load(root: &[u8], id: &[u8]) -> Result<Saved> {
     let mut buf = [0u8; 16384];
     let n = match fs::read_file(path.as_cstr().context("path too long")?, &mut buf) {
         Ok(n) => n,
-        Err(Errno::ENOENT) => return Err(Error::new("no such container:").on(id)),
+        Err(Errno::ENOENT) => return Err(Error::new("container does not exist:").on(id)),
         Err(e) => return Err(Error::sys("cannot read", e).on(&path)),
     };
     let damaged = || Error::new("a damaged state file:").on(&path);

@@ -71,7 +71,7 @@ fn create_start_state_delete_as_runtime_md_says() {
     assert_eq!(out.code, 0, "{out:?}");
     let out = b.knocker(&["state", "life"]);
     assert_eq!(out.code, 1);
-    assert_eq!(out.stderr, "knocker: no such container: life\n");
+    assert_eq!(out.stderr, "knocker: container does not exist: life\n");
     assert!(knocker_cgroups().iter().all(|p| !p.ends_with("life")), "{:?}", knocker_cgroups());
 }
 
@@ -141,7 +141,7 @@ fn bad_configs_are_one_line_naming_the_problem_and_leave_nothing() {
     }
     std::fs::write(&config, good).unwrap();
     let out = b.knocker(&["state", "nope"]);
-    assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: no such container: nope\n"));
+    assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: container does not exist: nope\n"));
     let out = b.knocker(&["create", "bad/id"]);
     assert!(out.code == 1 && out.stderr.contains("bad container id"), "{out:?}");
 }
@@ -158,7 +158,7 @@ fn errors_go_to_the_log_as_runcs_json_lines() {
     assert_eq!(out.code, 1);
     let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
     assert_eq!(line["level"], "error");
-    assert_eq!(line["msg"], "no such container: missing");
+    assert_eq!(line["msg"], "container does not exist: missing");
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
 }
 
@@ -1010,4 +1010,37 @@ fn groups_and_mounts_of_the_sizes_engines_send_as_under_runc() {
     assert_eq!((out.code, out.stdout.split_whitespace().collect::<Vec<_>>()), (0, vec!["301", "100"]), "{out:?}");
     let runc = runc_run(&b, "many-runc");
     assert_eq!((runc.code, runc.stdout.split_whitespace().collect::<Vec<_>>()), (0, vec!["301", "100"]), "the control: {runc:?}");
+}
+
+#[test]
+fn kill_all_after_pid1_has_exited_ends_what_is_left_as_containerd_expects() {
+    let _g = shared();
+    // The host's PID namespace (a hostPID pod): a process PID 1 started outlives it.
+    let b = Bundle::new("oci-kill-all", |c| {
+        args(c, "sleep 1000 & echo $! >/left; exit 0");
+        c["root"]["readonly"] = json!(false);
+        c["linux"]["namespaces"] = json!([{"type": "network"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]);
+    });
+    assert_eq!(b.knocker(&["run", "--detach", "left"]).code, 0);
+    let _gone = b.deleting(&bin("knocker"), "left");
+    let left = b.path().join("rootfs/left");
+    assert!(eventually(Duration::from_secs(5), || std::fs::read_to_string(&left).is_ok_and(|s| s.ends_with('\n'))));
+    let pid: i32 = std::fs::read_to_string(&left).unwrap().trim().parse().unwrap();
+    assert!(eventually(Duration::from_secs(5), || b.state("left")["status"] == "stopped"));
+    let alive = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with("sleep"));
+    assert!(alive(pid), "the sleeper outlives PID 1");
+    // Without --all: PID 1 alone, which has exited: refused in runc's words, the sleeper stays.
+    let out = b.knocker(&["kill", "left", "KILL"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: container not running: left\n"), "{out:?}");
+    assert!(alive(pid));
+    // Before: `kill --all` was refused the same way, so containerd never saw the exit.
+    let out = b.knocker(&["kill", "--all", "left", "KILL"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(eventually(Duration::from_secs(5), || !alive(pid)), "kill --all ended what was left");
+    // Again, with nothing left: still a success, as runc.
+    assert_eq!(b.knocker(&["kill", "--all", "left", "KILL"]).code, 0);
+    assert_eq!(b.knocker(&["delete", "left"]).code, 0);
+    let out = b.knocker(&["kill", "--all", "left", "KILL"]);
+    assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: container does not exist: left\n"), "{out:?}");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("left")), "{:?}", knocker_cgroups());
 }
