@@ -173,11 +173,12 @@ pub fn oci_mount(root: &Fd, m: &Mount, spec: &Spec) -> Result<()> {
     Ok(())
 }
 
-/// An OCI bind's access-time options, on its top mount: a bind remount replaces the flags,
-/// so with the ones it has.
-pub fn bind_atime(top: &Fd, dst: &[u8], atime: u64) -> Result<()> {
+/// An OCI bind's own options (access time, `ro`, `nosuid`, `noexec`, `nosymfollow`), on its
+/// top mount only, as runc's remount: a bind remount replaces the flags, so with the ones it
+/// has.
+pub fn bind_top(top: &Fd, dst: &[u8], flags: u64) -> Result<()> {
     let kept = fs::fstatfs_flags(top.raw()).context_on("cannot read the flags of", dst)? & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV);
-    mount_on(None, top, None, MS_REMOUNT | MS_BIND | kept | atime, None).context_on("cannot set the access-time option of", dst)
+    mount_on(None, top, None, MS_REMOUNT | MS_BIND | kept | flags, None).context_on("cannot set the options of the bind mount at", dst)
 }
 
 fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64, spec: &Spec) -> Result<()> {
@@ -198,9 +199,10 @@ fn bind(root: &Fd, src: &[u8], dst: &[u8], flags: u64, propagation: u64, spec: &
     // MOUNT_ATTR_RDONLY, _NOSUID and _NOEXEC have the values of their MS_ flags.
     let attrs = MOUNT_ATTR_NODEV | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC));
     add_flags(&top, attrs).context_on("cannot set nodev/ro on", dst)?;
-    let atime = flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME);
-    if let (true, Some(x)) = (atime != 0, spec.extras) {
-        (x.bind_atime)(&top, dst, atime)?;
+    // The top mount's own options (an OCI config's access time, `ro`, `nosuid`…).
+    let own = flags & (MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME) | flags >> crate::spec::TOP_ONLY;
+    if let (true, Some(x)) = (own != 0, spec.extras) {
+        (x.bind_top)(&top, dst, own)?;
     }
     if propagation != 0 {
         mount_on(None, &top, None, propagation, None).context_on("cannot set the propagation of", dst)?;

@@ -10,7 +10,9 @@ use linker::sys::mount::{MS_RDONLY, MS_REC};
 pub enum Mount {
     /// `--bind SRC:DST[:ro]`: SRC on the host, DST inside the container. `flags`: `MS_REC`
     /// (the mounts below SRC too, as `--bind` always does), `MS_RDONLY`, `MS_NOSUID`,
-    /// `MS_NOEXEC`, the access-time flags (`MS_NOATIME`, `MS_STRICTATIME`…, on the top mount);
+    /// `MS_NOEXEC` (on every mount of the bind), the same and `MS_NOSYMFOLLOW` shifted by
+    /// [`TOP_ONLY`] (on its top mount only: an OCI config's `ro`, where `rro` is every
+    /// mount's), the access-time flags (`MS_NOATIME`, `MS_STRICTATIME`…, on the top mount);
     /// `propagation`: `MS_PRIVATE`/`MS_SHARED`/`MS_SLAVE`/`MS_UNBINDABLE`, with
     /// `MS_REC` for the whole tree (0: as it comes).
     Bind { src: &'static [u8], dst: &'static [u8], flags: u64, propagation: u64 },
@@ -23,6 +25,9 @@ pub enum Mount {
     /// entry); without one it is mounted before every other.
     Sys,
 }
+
+/// See [`Mount::Bind`]: `MS_RDONLY << TOP_ONLY` is read-only on the top mount of a bind only.
+pub const TOP_ONLY: u32 = 32;
 
 impl Default for Mount {
     fn default() -> Self {
@@ -96,8 +101,9 @@ pub struct Extras {
     pub leave_pid: fn(linker::Fd) -> crate::error::Result<()>,
     /// The capability sets of `process.capabilities`, within the bits given.
     pub cap_sets: fn(&CapSets, u64) -> crate::error::Result<()>,
-    /// A bind's access-time options.
-    pub bind_atime: fn(&linker::Fd, &[u8], u64) -> crate::error::Result<()>,
+    /// The options of a bind's top mount only: access time, and `ro`, `nosuid`, `noexec`,
+    /// `nosymfollow` of an OCI config (`MS_*` flags).
+    pub bind_top: fn(&linker::Fd, &[u8], u64) -> crate::error::Result<()>,
 }
 
 /// The OCI front end's [`Extras`]: the launcher crate's own steps, referenced only by the
@@ -142,7 +148,7 @@ pub static OCI_EXTRAS: Extras = Extras {
     },
     host_mounts: crate::rootfs::enter_host_mounts,
     mount: crate::rootfs::oci_mount,
-    bind_atime: crate::rootfs::bind_atime,
+    bind_top: crate::rootfs::bind_top,
     enter_pid: |path| {
         use crate::error::Context;
         use linker::sys::fs::{O_CLOEXEC, O_RDONLY};

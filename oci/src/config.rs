@@ -14,7 +14,7 @@ use launcher::seccomp::Seccomp;
 use launcher::spec::{self, CapSets, Init, Mount, Spec, Tty};
 use core::ffi::CStr;
 use linker::sys::mount::{
-    MS_BIND, MS_DIRSYNC, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME,
+    MS_BIND, MS_DIRSYNC, MS_NOATIME, MS_NODEV, MS_NODIRATIME, MS_NOEXEC, MS_NOSUID, MS_NOSYMFOLLOW, MS_PRIVATE, MS_RDONLY, MS_REC, MS_RELATIME,
     MS_SHARED, MS_SLAVE, MS_STRICTATIME, MS_SYNCHRONOUS, MS_UNBINDABLE,
 };
 
@@ -366,7 +366,7 @@ pub fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u
 
 /// What a mount option does, as runc reads the words.
 #[derive(Clone, Copy)]
-enum Opt {
+pub(crate) enum Opt {
     Set(u64),
     Clear(u64),
     Propagation(u64),
@@ -379,20 +379,22 @@ enum Opt {
 const ATIME: &str = "recursive atime options are not supported";
 const NOT_HERE: &str = "not supported";
 
-/// runc's words (recursive `r…` ones included: knocker's ro/nosuid/noexec on a bind are
-/// recursive already). A word not here is the file system's own (`size=64m`, `mode=755`)
-/// and goes to it as data — a bind mount has none.
-const OPTIONS: [(&str, Opt); 52] = [
-    ("ro", Opt::Set(MS_RDONLY)),
-    ("rw", Opt::Clear(MS_RDONLY)),
+/// runc's words. On a bind, `ro`, `nosuid`, `noexec` and `nosymfollow` are its top mount's
+/// only (shifted by [`TOP`]: runc remounts that one) and the `r…` forms every mount's below
+/// it too (runc's mount_setattr); on any other file system both are its mount flags. A word
+/// not here is the file system's own (`size=64m`, `mode=755`) and goes to it as data — a
+/// bind mount has none.
+pub(crate) const OPTIONS: [(&str, Opt); 52] = [
+    ("ro", Opt::Set(MS_RDONLY << TOP)),
+    ("rw", Opt::Clear(MS_RDONLY << TOP)),
     ("rro", Opt::Set(MS_RDONLY)),
     ("rrw", Opt::Clear(MS_RDONLY)),
-    ("nosuid", Opt::Set(MS_NOSUID)),
-    ("suid", Opt::Clear(MS_NOSUID)),
+    ("nosuid", Opt::Set(MS_NOSUID << TOP)),
+    ("suid", Opt::Clear(MS_NOSUID << TOP)),
     ("rnosuid", Opt::Set(MS_NOSUID)),
     ("rsuid", Opt::Clear(MS_NOSUID)),
-    ("noexec", Opt::Set(MS_NOEXEC)),
-    ("exec", Opt::Clear(MS_NOEXEC)),
+    ("noexec", Opt::Set(MS_NOEXEC << TOP)),
+    ("exec", Opt::Clear(MS_NOEXEC << TOP)),
     ("rnoexec", Opt::Set(MS_NOEXEC)),
     ("rexec", Opt::Clear(MS_NOEXEC)),
     ("nodev", Opt::Set(MS_NODEV)),
@@ -430,14 +432,17 @@ const OPTIONS: [(&str, Opt); 52] = [
     ("rdiratime", Opt::Refused(ATIME)),
     ("rrelatime", Opt::Refused(ATIME)),
     ("rstrictatime", Opt::Refused(ATIME)),
-    ("nosymfollow", Opt::Refused(NOT_HERE)),
-    ("rnosymfollow", Opt::Refused(NOT_HERE)),
+    ("nosymfollow", Opt::Set(MS_NOSYMFOLLOW << TOP)),
+    ("rnosymfollow", Opt::Refused("rnosymfollow is not supported (nosymfollow is, on the top mount)")),
     ("idmap", Opt::Refused("idmapped mounts are not supported")),
     ("ridmap", Opt::Refused("idmapped mounts are not supported")),
     ("mand", Opt::Refused(NOT_HERE)),
 ];
+const TOP: u32 = spec::TOP_ONLY;
+/// The options of a top mount only (see [`OPTIONS`]).
+const TOP_FLAGS: u64 = (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NOSYMFOLLOW) << TOP;
 /// What a bind mount carries besides MS_BIND/MS_REC: knocker binds nodev always.
-const BIND_FLAGS: u64 = MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV;
+const BIND_FLAGS: u64 = MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NODEV | TOP_FLAGS;
 /// The access-time options a bind mount takes (on its top mount, as runc's remount).
 const BIND_ATIME: u64 = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
 
@@ -525,7 +530,7 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         if flags & !(BIND_FLAGS | BIND_ATIME | MS_BIND | MS_REC) != 0 {
             return Err(bad("mounts[].options", "sync and dirsync are not supported on bind mounts"));
         }
-        Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | BIND_ATIME)), propagation }
+        Mount::Bind { src: source.to_bytes(), dst, flags: recursive | (flags & (MS_RDONLY | MS_NOSUID | MS_NOEXEC | BIND_ATIME | TOP_FLAGS)), propagation }
     } else if matches!(kind, b"proc" | b"devpts") {
         return Err(bad("mounts[].type", "proc and devpts are knocker's own, at /proc and /dev/pts only"));
     } else if kind.is_empty() {
@@ -535,7 +540,9 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(too_large)?) };
         // sysfs elsewhere is read-only, as knocker's own /sys.
         let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
-        Mount::Fs { fstype, source, dst, flags: (flags & !MS_REC) | forced, data, propagation }
+        // A new mount has nothing below it: `ro` and `rro` are both its flag.
+        let flags = (flags & !(MS_REC | TOP_FLAGS)) | (flags & TOP_FLAGS) >> TOP;
+        Mount::Fs { fstype, source, dst, flags: flags | forced, data, propagation }
     };
     mounts.push(entry);
     Ok(())
@@ -652,11 +659,11 @@ fn unsupported(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result
     Ok(())
 }
 
-fn selinux() -> bool {
+pub(crate) fn selinux() -> bool {
     linker::sys::fs::stat(c"/sys/fs/selinux/enforce").is_ok()
 }
 
-fn apparmor() -> bool {
+pub(crate) fn apparmor() -> bool {
     let mut buf = [0u8; 4];
     linker::sys::fs::read_file(c"/sys/module/apparmor/parameters/enabled", &mut buf).is_ok_and(|n| buf[..n].starts_with(b"Y"))
 }
@@ -1173,15 +1180,26 @@ pub(crate) mod tests {
             Mount::Bind { flags, .. } => flags,
             _ => panic!("not a bind"),
         };
-        assert_eq!(flags(r#""rbind", "ro""#), MS_REC | MS_RDONLY);
+        // As runc: `ro`, `nosuid`, `noexec`, `nosymfollow` are the top mount's (before: `ro`
+        // made every mount below a bind read-only too), the `r…` forms every mount's.
+        let top = |f: u64| f << spec::TOP_ONLY;
+        assert_eq!(flags(r#""rbind", "ro""#), MS_REC | top(MS_RDONLY));
+        assert_eq!(flags(r#""rbind", "nosuid", "noexec", "nosymfollow""#), MS_REC | top(MS_NOSUID | MS_NOEXEC | MS_NOSYMFOLLOW));
         // Before: `rw` after `ro` stayed read-only (runc: read-write), `rro` and the rest were dropped.
         assert_eq!(flags(r#""rbind", "ro", "rw""#), MS_REC);
         assert_eq!(flags(r#""rbind", "rro", "rnosuid", "rnodev", "rnoexec""#), MS_REC | MS_RDONLY | MS_NOSUID | MS_NOEXEC);
+        assert_eq!(flags(r#""rbind", "rro", "rw""#), MS_REC | MS_RDONLY, "rw is the top mount's, rro stays");
+        // On a file system of its own both forms are its flags.
+        let fs = |opts: &str| match ok(&[(r#""mounts": ["#, &format!(r#""mounts": [{{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": [{opts}]}},"#))]).spec.mounts[0] {
+            Mount::Fs { flags, .. } => flags,
+            _ => panic!("not a file system"),
+        };
+        assert_eq!(fs(r#""ro", "nosuid", "rnoexec", "nosymfollow""#), MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NOSYMFOLLOW);
         // The access-time options apply to the top mount; file system options go nowhere
         // with a bind (warned, as the kernel ignores them under runc).
         assert_eq!(flags(r#""rbind", "noatime", "strictatime""#), MS_REC | MS_NOATIME | MS_STRICTATIME);
         assert_eq!(flags(r#""rbind", "mode=755""#), MS_REC);
-        for (bad, what) in [("\"nosymfollow\"", "nosymfollow"), ("\"idmap\"", "idmap"), ("\"sync\"", "sync")] {
+        for (bad, what) in [("\"rnosymfollow\"", "rnosymfollow"), ("\"idmap\"", "idmap"), ("\"sync\"", "sync")] {
             let e = refused(&[(r#""mounts": ["#, &bind(&format!("\"rbind\", {bad}")))]);
             assert!(e.contains(what), "{e}");
         }

@@ -53,7 +53,7 @@ fn expected(name: &str) -> Option<Want> {
         "sem/seccomp_syscalls_object.json" => Refused("linux.seccomp.syscalls (expected an array)"),
         // Ignored with a warning, as runc does: no capability at all, where CAP_ALL gave every one.
         "sem/cap_all.json" | "sem/cap_lowercase_bare.json" => Read(|c| assert_eq!(c.spec.caps, 0)),
-        "sem/bind_rro_dropped.json" => Refused("mounts[].options: nosymfollow"),
+        "sem/bind_rro_dropped.json" => Refused("mounts[].options: idmap"),
         "sem/device_rule_widening.json" => Refused("linux.resources.devices[1].major (expected an integer"),
         "sem/cpu_quota_dropped.json" => Read(|c| assert_eq!((c.spec.limits.cpu_quota_us, c.spec.limits.period_us()), (Some(5000), 1_000_000))),
         "sem/resources_silently_dropped.json" => Refused("linux.resources.cpu.quota (expected an integer"),

@@ -178,7 +178,7 @@ fn dispatch(args: &Args, env: Env, g: &mut Global) -> Result<i32> {
     match verb {
         b"spec" => spec(rest),
         b"features" => {
-            let _ = fs::write_all(1, FEATURES.as_bytes());
+            features();
             Ok(0)
         }
         b"list" => list(rest, g),
@@ -1135,5 +1135,37 @@ fn spec(rest: Rest) -> Result<i32> {
 /// What `knocker spec` writes: runc's default, with knocker's defaults where they differ.
 pub const DEFAULT_SPEC: &str = include_str!("default-config.json");
 
-/// The runtime-spec features document (features.md).
+/// The runtime-spec features document (features.md), with what the reader and this host
+/// decide filled in by [`features`].
 pub const FEATURES: &str = include_str!("features.json");
+
+/// `features`: [`FEATURES`] with the mount options the config reader takes (every word of
+/// its table it does not refuse, so the two cannot disagree) and the LSMs this host has.
+fn features() {
+    let out = |s: &[u8]| {
+        let _ = fs::write_all(1, s);
+    };
+    // (Bytes, searched by hand: str's search and slicing would bring a string searcher and
+    // the formatting of their panics into the program, 8 KB of it.)
+    fn split<'a>(s: &'a [u8], at: &[u8]) -> (&'a [u8], &'a [u8]) {
+        match s.windows(at.len()).position(|w| w == at) {
+            Some(i) => s.split_at(i + at.len()),
+            None => (s, b""),
+        }
+    }
+    let (head, rest) = split(FEATURES.as_bytes(), br#""mountOptions":["#);
+    out(head);
+    let taken = config::OPTIONS.iter().filter(|(_, what)| !matches!(what, config::Opt::Refused(_)));
+    for (i, (name, _)) in taken.enumerate() {
+        out(if i == 0 { b"\"" } else { b",\"" });
+        out(name.as_bytes());
+        out(b"\"");
+    }
+    let (middle, tail) = split(rest, br#""apparmor":{"enabled":"#);
+    out(middle);
+    out(if config::apparmor() { b"true" } else { b"false" });
+    let (middle, tail) = split(tail.strip_prefix(b"false").unwrap_or(tail), br#""selinux":{"enabled":"#);
+    out(middle);
+    out(if config::selinux() { b"true" } else { b"false" });
+    out(tail.strip_prefix(b"false").unwrap_or(tail));
+}

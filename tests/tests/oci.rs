@@ -168,6 +168,17 @@ fn features_is_a_json_document_and_version_and_help_answer() {
     let f: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(f["ociVersionMax"], "1.2.0");
     assert!(f["linux"]["namespaces"].as_array().unwrap().contains(&json!("pid")));
+    // The mount options are the reader's own table (before: four of them, `rro` missing).
+    let options = f["mountOptions"].as_array().unwrap();
+    for taken in ["ro", "rro", "rnosuid", "nosymfollow", "rshared", "strictatime", "tmpcopyup"] {
+        assert!(options.contains(&json!(taken)), "{taken}: {options:?}");
+    }
+    for refused in ["idmap", "rnoatime", "mand"] {
+        assert!(!options.contains(&json!(refused)), "{refused}: {options:?}");
+    }
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'));
+    assert_eq!(f["linux"]["apparmor"]["enabled"], json!(apparmor), "as this host has it");
+    assert_eq!(f["linux"]["selinux"]["enabled"], json!(Path::new("/sys/fs/selinux/enforce").exists()));
     let out = run(Command::new(bin("knocker")).arg("--version"));
     assert!(out.stdout.starts_with("knocker version "), "{out:?}");
     let out = run(Command::new(bin("knocker")).arg("--help"));
@@ -1043,4 +1054,48 @@ fn kill_all_after_pid1_has_exited_ends_what_is_left_as_containerd_expects() {
     let out = b.knocker(&["kill", "--all", "left", "KILL"]);
     assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: container does not exist: left\n"), "{out:?}");
     assert!(knocker_cgroups().iter().all(|p| !p.ends_with("left")), "{:?}", knocker_cgroups());
+}
+
+/// A tmpfs this test mounted, unmounted when the test ends however it ends.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn ro_is_a_binds_top_mount_and_rro_every_mount_below_it_as_under_runc() {
+    let _g = shared();
+    let src = Scratch::new("oci-rro-src");
+    std::fs::create_dir_all(src.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", src.path().join("link")).unwrap();
+    assert!(Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(src.path().join("sub")).status().unwrap().success());
+    let _sub = Mounted(src.path().join("sub"));
+    let script = "touch /data/top 2>/dev/null && echo top-rw || echo top-ro; touch /data/sub/x 2>/dev/null && echo sub-rw || echo sub-ro; \
+                  cat /data/link >/dev/null 2>&1 && echo follows || echo no-follow";
+    let case = |tag: &str, options: Value| {
+        let b = Bundle::new(tag, |c| {
+            args(c, script);
+            c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "bind", "source": src.path(), "options": options}));
+        });
+        let out = b.knocker(&["run", tag]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let runc = runc_run(&b, &format!("{tag}-runc"));
+        assert_eq!(runc.code, 0, "the control: {runc:?}");
+        (out.stdout, runc.stdout)
+    };
+    // Before: `ro` made the submount read-only too (runc: the top mount only).
+    let (knocker, runc) = case("rro-ro", json!(["rbind", "ro"]));
+    assert_eq!(knocker, "top-ro\nsub-rw\nfollows\n");
+    assert_eq!(runc, knocker, "as runc");
+    let (knocker, runc) = case("rro-rro", json!(["rbind", "rro"]));
+    assert_eq!(knocker, "top-ro\nsub-ro\nfollows\n");
+    assert_eq!(runc, knocker, "as runc");
+    // Before: nosymfollow was refused.
+    let (knocker, runc) = case("rro-nosym", json!(["rbind", "nosymfollow"]));
+    assert_eq!(knocker, "top-rw\nsub-rw\nno-follow\n");
+    assert_eq!(runc, knocker, "as runc");
+    std::fs::remove_file(src.path().join("top")).ok();
 }
