@@ -483,7 +483,7 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         mounts.push(Mount::Sys);
         return Ok(());
     }
-    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts" | b"/dev/shm");
+    let system = matches!(dst, b"/proc" | b"/dev" | b"/dev/pts");
     if system {
         return Ok(());
     }
@@ -540,6 +540,11 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(too_large)?) };
         // sysfs elsewhere is read-only, as knocker's own /sys.
         let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
+        // /dev/shm as knocker makes it already (`knocker spec`'s): nothing to add. Any other
+        // (Docker's --shm-size, a pod's shared one bound in) is mounted over knocker's.
+        if dst == b"/dev/shm" && kind == b"tmpfs" && data.is_some_and(|d| d.to_bytes() == b"mode=1777,size=65536k") && flags & !MS_REC == (MS_NOSUID | MS_NOEXEC) << TOP | MS_NODEV {
+            return Ok(());
+        }
         // A new mount has nothing below it: `ro` and `rro` are both its flag.
         let flags = (flags & !(MS_REC | TOP_FLAGS)) | (flags & TOP_FLAGS) >> TOP;
         Mount::Fs { fstype, source, dst, flags: flags | forced, data, propagation }
@@ -1017,6 +1022,15 @@ pub(crate) mod tests {
         assert_eq!(c.spec.rootfs, c"/bundle/rootfs");
         assert!(c.spec.read_only && !c.spec.allow_new_privs && c.terminal);
         assert_eq!(c.spec.uid, 0);
+        // Its /dev/shm is knocker's own: no second mount over it; /dev/mqueue and /sys remain.
+        assert!(matches!(c.spec.mounts, [Mount::Fs { dst: b"/dev/mqueue", .. }, Mount::Sys]), "{:?}", c.spec.mounts);
+        // Any other /dev/shm is mounted over knocker's (before: dropped, with Docker's
+        // --shm-size and a pod's shared one).
+        let shm = |entry: &str| ok(&[(r#""mounts": ["#, &format!(r#""mounts": [{entry},"#)), (r#""destination": "/dev/shm""#, r#""destination": "/dev/shm-default""#)]).spec.mounts[0];
+        let sized = shm(r#"{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=1g"]}"#);
+        assert!(matches!(sized, Mount::Fs { dst: b"/dev/shm", data: Some(d), .. } if d.to_bytes() == b"mode=1777,size=1g"), "{sized:?}");
+        let pods = shm(r#"{"destination": "/dev/shm", "type": "bind", "source": "/run/pod/shm", "options": ["rbind", "rw"]}"#);
+        assert!(matches!(pods, Mount::Bind { dst: b"/dev/shm", src: b"/run/pod/shm", .. }), "{pods:?}");
     }
 
     #[test]

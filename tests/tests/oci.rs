@@ -1099,3 +1099,42 @@ fn ro_is_a_binds_top_mount_and_rro_every_mount_below_it_as_under_runc() {
     assert_eq!(runc, knocker, "as runc");
     std::fs::remove_file(src.path().join("top")).ok();
 }
+
+#[test]
+fn a_configs_dev_shm_is_mounted_as_docker_and_a_pod_give_it() {
+    let _g = shared();
+    let shm_line = "grep ' /dev/shm ' /proc/self/mountinfo | tail -1 | sed 's/.* - //' | cut -d' ' -f1,3 | tr ',' '\\n' | grep -E '^tmpfs|^size=' | tr '\\n' ' '; echo";
+    // Docker's --shm-size=2m.
+    let sized = Bundle::new("oci-shm-size", |c| {
+        args(c, shm_line);
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/dev/shm");
+        mounts.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=2097152"]}));
+    });
+    // Before: the entry was dropped and /dev/shm stayed knocker's 64 MiB one.
+    let out = sized.knocker(&["run", "shm-size"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "tmpfs rw size=2048k"), "{out:?}");
+    let runc = runc_run(&sized, "shm-size-runc");
+    assert_eq!((runc.code, runc.stdout.trim()), (0, "tmpfs rw size=2048k"), "the control: {runc:?}");
+    // The default config's is knocker's own.
+    let default = Bundle::new("oci-shm-default", |c| args(c, shm_line));
+    let out = default.knocker(&["run", "shm-default"]);
+    assert_eq!((out.code, out.stdout.trim()), (0, "tmpfs rw size=65536k"), "{out:?}");
+    // A pod's: one directory bound into each of its containers, so POSIX shared memory made in
+    // one is seen in the other.
+    let pod_shm = Scratch::new("oci-shm-pod");
+    let member = |tag: &str, script: &str| {
+        Bundle::new(tag, |c| {
+            args(c, script);
+            let mounts = c["mounts"].as_array_mut().unwrap();
+            mounts.retain(|m| m["destination"] != "/dev/shm");
+            mounts.push(json!({"destination": "/dev/shm", "type": "bind", "source": pod_shm.path(), "options": ["rbind", "rw"]}));
+        })
+    };
+    let writer = member("oci-shm-writer", "echo shared >/dev/shm/segment");
+    assert_eq!(writer.knocker(&["run", "shm-writer"]).code, 0);
+    let reader = member("oci-shm-reader", "cat /dev/shm/segment");
+    let out = reader.knocker(&["run", "shm-reader"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "shared\n"), "{out:?}");
+    assert_eq!(std::fs::read_to_string(pod_shm.path().join("segment")).unwrap(), "shared\n");
+}
