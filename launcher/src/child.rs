@@ -123,7 +123,9 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
     procfs::mount_proc(&root)?;
     dev::populate(&root)?;
     dev::add_devices(&root, spec.devices)?;
-    if !spec.mounts.iter().any(|m| matches!(m, Mount::Sys)) {
+    // (A read-write sysfs of the config's own at /sys instead: the kernel will not mount one
+    // superblock both read-only and read-write.)
+    if !spec.mounts.iter().any(|m| matches!(m, Mount::Sys | Mount::Fs { dst: b"/sys", .. })) {
         procfs::mount_sys(&root, spec.verbose)?;
     }
     rootfs::user_mounts(&root, spec)?;
@@ -163,7 +165,7 @@ fn setup_and_exec(ctx: &mut Plan) -> Result<Infallible> {
         ns::unshare(CLONE_NEWCGROUP).context("cannot create a cgroup namespace")?;
     }
     if spec.cgroup_view {
-        crate::cgroup::view::mount_view(&ctx.cgroup_view)?;
+        crate::cgroup::view::mount_view(&ctx.cgroup_view, spec.cgroup_writable)?;
     }
     if let Some(hooks) = spec.hooks {
         (hooks.container)("pivoted", host_pid)?;

@@ -104,6 +104,8 @@ pub struct Extras {
     /// The options of a bind's top mount only: access time, and `ro`, `nosuid`, `noexec`,
     /// `nosymfollow` of an OCI config (`MS_*` flags).
     pub bind_top: fn(&linker::Fd, &[u8], u64) -> crate::error::Result<()>,
+    /// Before a container's own groups are removed: the groups it made below them.
+    pub remove_nested: fn(&crate::cgroup::Path),
 }
 
 /// The OCI front end's [`Extras`]: the launcher crate's own steps, referenced only by the
@@ -149,6 +151,7 @@ pub static OCI_EXTRAS: Extras = Extras {
     host_mounts: crate::rootfs::enter_host_mounts,
     mount: crate::rootfs::oci_mount,
     bind_top: crate::rootfs::bind_top,
+    remove_nested: |dir| crate::cgroup::files::remove_below(dir, 8),
     enter_pid: |path| {
         use crate::error::Context;
         use linker::sys::fs::{O_CLOEXEC, O_RDONLY};
@@ -419,6 +422,8 @@ pub struct Spec {
     pub user_namespace: bool,
     /// Mount the container's own cgroups read-only at /sys/fs/cgroup inside (see cgroup/view.rs).
     pub cgroup_view: bool,
+    /// That view read-write (an OCI config's rw cgroup mount: a privileged container's).
+    pub cgroup_writable: bool,
     /// TERM for the program (the launcher's own, or a type the rootfs knows; empty: none).
     pub term: linker::Text<80>,
     pub init: Init,
@@ -503,6 +508,7 @@ impl Spec {
             user_name: linker::Text::new(),
             term: linker::Text::new(),
             cgroup_view: true,
+            cgroup_writable: false,
             user_namespace: false,
             preserve_fds: 0,
             ns_join: [None; 2],

@@ -469,16 +469,24 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         Some(t) => bytes(arena, t, "mounts[].type")?,
         None => b"",
     };
+    // Whether the options leave it writable: the last of ro/rw (and rro/rrw) wins, none is rw.
+    let writable = m.get("options").iter().flat_map(|o| o.items()).fold(true, |rw, o| match o.decoded(&mut [0; 4]) {
+        Some(b"ro" | b"rro") => false,
+        Some(b"rw" | b"rrw") => true,
+        _ => rw,
+    });
     let cgroup = matches!(kind, b"cgroup" | b"cgroup2");
     if cgroup || dst == b"/sys/fs/cgroup" {
-        // The container's own groups, read-only, in its cgroup namespace (as the launcher's).
+        // The container's own groups in its cgroup namespace (as the launcher's), read-only
+        // unless the config says rw (a privileged container's).
         if dst != b"/sys/fs/cgroup" {
             return Err(bad("mounts[].destination", "cgroup file systems are mounted at /sys/fs/cgroup only"));
         }
         s.cgroup_view = true;
+        s.cgroup_writable = writable;
         return Ok(());
     }
-    if dst == b"/sys" {
+    if dst == b"/sys" && !writable {
         // knocker's own read-only sysfs, in the config's order (runc mounts them in order).
         mounts.push(Mount::Sys);
         return Ok(());
@@ -538,8 +546,9 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
     } else {
         let fstype = arena.cstr(kind).ok_or_else(too_large)?;
         let data = if data.is_empty() { None } else { Some(arena.cstr(data.as_bytes()).ok_or_else(too_large)?) };
-        // sysfs elsewhere is read-only, as knocker's own /sys.
-        let forced = if kind == b"sysfs" { MS_RDONLY } else { 0 };
+        // sysfs elsewhere is read-only, as knocker's own /sys; a read-write /sys is what a
+        // privileged container's config asks for.
+        let forced = if kind == b"sysfs" && dst != b"/sys" { MS_RDONLY } else { 0 };
         // /dev/shm as knocker makes it already (`knocker spec`'s): nothing to add. Any other
         // (Docker's --shm-size, a pod's shared one bound in) is mounted over knocker's.
         if dst == b"/dev/shm" && kind == b"tmpfs" && data.is_some_and(|d| d.to_bytes() == b"mode=1777,size=65536k") && flags & !MS_REC == (MS_NOSUID | MS_NOEXEC) << TOP | MS_NODEV {

@@ -1138,3 +1138,55 @@ fn a_configs_dev_shm_is_mounted_as_docker_and_a_pod_give_it() {
     assert_eq!((out.code, out.stdout.as_str()), (0, "shared\n"), "{out:?}");
     assert_eq!(std::fs::read_to_string(pod_shm.path().join("segment")).unwrap(), "shared\n");
 }
+
+#[test]
+fn a_privileged_configs_read_write_sys_and_cgroups_are_read_write_as_under_runc() {
+    let _g = shared();
+    let script = "touch /sys/kernel/uevent_helper 2>/dev/null; grep -E ' /sys (rw|ro),' /proc/self/mountinfo | tail -1 | cut -d' ' -f6 | cut -d, -f1; \
+                  d=/sys/fs/cgroup; if [ -d $d/pids ]; then d=$d/pids; fi; mkdir -p $d/probe/inner 2>/dev/null && echo cgroup-rw || echo cgroup-ro";
+    let config = |rw: bool| {
+        move |c: &mut Value| {
+            args(c, script);
+            let word = if rw { "rw" } else { "ro" };
+            for m in c["mounts"].as_array_mut().unwrap() {
+                if m["destination"] == "/sys" || m["destination"] == "/sys/fs/cgroup" {
+                    let options: Vec<Value> = m["options"].as_array().unwrap().iter().filter(|o| *o != "ro").cloned().chain([json!(word)]).collect();
+                    m["options"] = json!(options);
+                }
+            }
+            c["linux"]["maskedPaths"] = json!([]);
+            c["linux"]["readonlyPaths"] = json!([]);
+            c["root"]["readonly"] = json!(false);
+        }
+    };
+    // Before: both stayed read-only whatever the config said.
+    let privileged = Bundle::new("oci-rw-sys", config(true));
+    let out = privileged.knocker(&["run", "rw-sys"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "rw\ncgroup-rw\n"), "{out:?}");
+    // The groups it made below its own went with it.
+    assert!(knocker_cgroups().iter().all(|p| !p.to_string_lossy().contains("rw-sys")), "{:?}", knocker_cgroups());
+    let runc = runc_run(&privileged, "rw-sys-runc");
+    // (Whatever runc leaves of the groups the container made is removed here.)
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        for left in ["probe/inner", "probe", ""] {
+            let _ = std::fs::remove_dir(h.path().join("rw-sys-runc").join(left));
+        }
+    }
+    assert_eq!((runc.code, runc.stdout.as_str()), (0, "rw\ncgroup-rw\n"), "the control: {runc:?}");
+    // The same through create and delete: the groups made below go with `delete --force`.
+    let detached = Bundle::new("oci-rw-sys-detached", |c| {
+        config(true)(c);
+        args(c, "mkdir -p /sys/fs/cgroup/pids/probe/inner /sys/fs/cgroup/unified/probe; sleep 1000");
+    });
+    assert_eq!(detached.knocker(&["run", "--detach", "rw-sys-d"]).code, 0);
+    let made = || Path::new("/sys/fs/cgroup/pids/knocker/rw-sys-d/probe/inner").exists();
+    assert!(eventually(Duration::from_secs(5), made), "{:?}", knocker_cgroups());
+    let out = detached.knocker(&["delete", "--force", "rw-sys-d"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{out:?}");
+    assert!(knocker_cgroups().iter().all(|p| !p.to_string_lossy().contains("rw-sys")), "{:?}", knocker_cgroups());
+    // Control: Docker's and Kubernetes' ordinary ro ones.
+    let ordinary = Bundle::new("oci-ro-sys", config(false));
+    let out = ordinary.knocker(&["run", "ro-sys"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "ro\ncgroup-ro\n"), "{out:?}");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("rw-sys") && !p.ends_with("ro-sys")), "{:?}", knocker_cgroups());
+}

@@ -172,6 +172,29 @@ pub fn kill_and_remove(dirs: &Dirs) {
     }
 }
 
+/// Kills what runs in each group below `dir` and removes it, deepest first (`depth` levels):
+/// the groups a container made below its own (a privileged one's, its cgroups mounted
+/// read-write). For an OCI front end only ([`crate::spec::Extras::remove_nested`]).
+pub fn remove_below(dir: &Path, depth: u32) {
+    let mut at = dir.clone();
+    let Ok(fd) = at.as_cstr().and_then(|p| fs::open(p, fs::O_RDONLY | fs::O_DIRECTORY | fs::O_CLOEXEC)) else { return };
+    let mut buf = [0u8; 1024];
+    while let Ok(n @ 1..) = fs::getdents64(fd.raw(), &mut buf) {
+        for (kind, name) in fs::dirents(&buf[..n]) {
+            if kind != libc::DT_DIR || name == b"." || name == b".." {
+                continue;
+            }
+            let mut below = dir.clone();
+            below.push("/").bytes(name);
+            if depth > 0 {
+                remove_below(&below, depth - 1);
+            }
+            kill_listed(&below);
+            let _ = below.as_cstr().map(|p| fs::rmdir(p));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

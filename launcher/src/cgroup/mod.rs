@@ -21,7 +21,7 @@
 //! swept — its processes killed, its directories removed — by the next launcher.
 
 pub mod devices;
-mod files;
+pub(crate) mod files;
 pub(crate) mod limits;
 pub mod stale;
 mod v1;
@@ -133,6 +133,9 @@ pub struct Cgroup {
     /// Held while the container lives: tells other launchers this group is not stale. None
     /// for an OCI container, whose group lives as long as its state.
     _alive: Option<stale::Lock>,
+    /// Removes the groups a container made below its own, before its own go (an OCI
+    /// front end's: a privileged container's cgroups are mounted read-write).
+    nested: Option<fn(&Path)>,
 }
 
 impl Cgroup {
@@ -157,7 +160,7 @@ impl Cgroup {
         if parent.is_empty() || !owned {
             return Err(none());
         }
-        let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: spec.limits.memory, _alive: None };
+        let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: spec.limits.memory, _alive: None, nested: None };
         let mut group = Text::<96>::new();
         group.push("knocker-").bytes(name);
         v2::create(&mut cg, &Dir { path, kind: Kind::V2 }, group.as_bytes(), &spec.limits, None)?;
@@ -169,7 +172,7 @@ impl Cgroup {
         // Without host root there is no cgroup to make (the user namespace the container is in
         // confines its devices): the rootless launcher, a rootless engine's knocker.
         if !linker::sys::process::host_root() {
-            return Ok(Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: None, _alive: alive });
+            return Ok(Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: None, _alive: alive, nested: None });
         }
         let all = hierarchies();
         if all.is_empty() {
@@ -188,6 +191,7 @@ impl Cgroup {
             v1_tasks: [const { None }; MAX_HIERARCHIES],
             memory_limit: spec.limits.memory,
             _alive: alive,
+            nested: spec.extras.map(|x| x.remove_nested),
         };
         let limits = usable_limits(&all, &spec.limits, spec.verbose)?;
         let devices = devices::Allowed { devices: spec.devices, extra: spec.device_rules };
@@ -293,6 +297,9 @@ impl Cgroup {
     pub fn destroy(&mut self) {
         self.v2_fd = None;
         self.v1_tasks = [const { None }; MAX_HIERARCHIES];
+        if let Some(remove) = self.nested {
+            self.dirs.iter().for_each(|d| remove(&d.path));
+        }
         files::kill_and_remove(&self.dirs);
         self.dirs = Dirs::new();
     }
@@ -308,7 +315,13 @@ impl Cgroup {
     /// Kills everything in the group at `group` (relative to each hierarchy's root) and
     /// removes it in every hierarchy (OCI `delete`). Returns how many processes were in it.
     pub fn remove_group(group: &[u8]) -> usize {
-        stale::remove_quietly(&hierarchies(), group).unwrap_or(0)
+        let all = hierarchies();
+        for h in all.iter() {
+            let mut dir = h.path.clone();
+            dir.push("/").bytes(group);
+            files::remove_below(&dir, 8);
+        }
+        stale::remove_quietly(&all, group).unwrap_or(0)
     }
 
     /// Freezes (or thaws) every process of the group at `group`: the v1 freezer, or

@@ -43,12 +43,14 @@ impl Cgroup {
 
 const FLAGS: u64 = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY;
 
-/// In the container, after it entered its cgroup namespace: mounts `view` at /sys/fs/cgroup.
-pub fn mount_view(view: &View) -> Result<()> {
+/// In the container, after it entered its cgroup namespace: mounts `view` at /sys/fs/cgroup,
+/// read-only unless `writable`.
+pub fn mount_view(view: &View, writable: bool) -> Result<()> {
+    let flags = if writable { FLAGS & !MS_RDONLY } else { FLAGS };
     let at = c"/sys/fs/cgroup";
     let fail = |e| Error::sys("cannot mount the container's cgroups on", e).on(at);
     if view.unified {
-        return mount::mount(Some(c"cgroup2"), at, Some(c"cgroup2"), FLAGS, None).map_err(fail);
+        return mount::mount(Some(c"cgroup2"), at, Some(c"cgroup2"), flags, None).map_err(fail);
     }
     mount::mount(Some(c"tmpfs"), at, Some(c"tmpfs"), FLAGS & !MS_RDONLY, Some(c"mode=755,size=64k")).map_err(fail)?;
     for (name, v2) in view.hierarchies.iter() {
@@ -63,7 +65,7 @@ pub fn mount_view(view: &View) -> Result<()> {
             n => opts.bytes(n),
         };
         let (kind, data) = if v2 { (c"cgroup2", None) } else { (c"cgroup", Some(opts.as_cstr().context("options")?)) };
-        mount::mount(Some(kind), dir, Some(kind), FLAGS, data).map_err(|e| Error::sys("cannot mount the container's cgroup", e).on(dir))?;
+        mount::mount(Some(kind), dir, Some(kind), flags, data).map_err(|e| Error::sys("cannot mount the container's cgroup", e).on(dir))?;
         // `cpu,cpuacct` is also reached as `cpu` and `cpuacct`.
         if name.as_bytes().contains(&b',') {
             for part in name.as_bytes().split(|&c| c == b',') {
