@@ -32,6 +32,8 @@ pub struct Config {
     pub seccomp: Option<&'static [u8]>,
     /// `linux.uidMappings`/`gidMappings` as /proc/PID/uid_map text ("inside host count" lines).
     pub id_maps: [&'static [u8]; 2],
+    /// Whether `linux.cgroupsPath` was in systemd's `slice:prefix:name` form.
+    pub systemd_cgroup: bool,
 }
 
 pub(crate) fn bad(field: &'static str, what: &'static str) -> Error {
@@ -124,6 +126,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     s.seccomp = Seccomp::Unconfined;
     s.cgroup_view = false;
     let mut seccomp_src = None;
+    let mut systemd_cgroup = false;
     let mut id_maps = [&b""[..]; 2];
     s.allow_new_privs = true;
     s.caps = 0;
@@ -182,7 +185,9 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         s.masked_paths = paths(linux.get("maskedPaths"), "linux.maskedPaths", arena)?;
         s.readonly_paths = paths(linux.get("readonlyPaths"), "linux.readonlyPaths", arena)?;
         if let Some(path) = linux.get("cgroupsPath") {
-            s.cgroup_path = Some(cgroup_path(bytes(arena, path, "linux.cgroupsPath")?, arena)?);
+            let path = bytes(arena, path, "linux.cgroupsPath")?;
+            systemd_cgroup = systemd_form(path);
+            s.cgroup_path = Some(cgroup_path(path, arena)?);
         }
         if let Some(profile) = linux.get("seccomp") {
             s.seccomp = Seccomp::Profile(crate::seccomp::profile(profile, arena)?);
@@ -192,7 +197,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
 
     let annotations = top.get("annotations").map_or(&b"{}"[..], |a| a.src);
     let hooks = top.get("hooks");
-    Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src, id_maps })
+    Ok(Config { spec: s, terminal, console_size, annotations, hooks, seccomp: seccomp_src, id_maps, systemd_cgroup })
 }
 
 /// An OCI `process` object into `s` (config.json's, or `exec --process`'s): returns whether it
@@ -342,13 +347,35 @@ fn paths(v: Option<Value<'static>>, field: &'static str, arena: &mut Arena) -> R
 
 /// `linux.cgroupsPath` as a path under each hierarchy's root: `/libpod_parent/libpod-ID`
 /// (cgroupfs style) as it is; systemd's `slice:prefix:name` as the directory systemd would
-/// make, `slice/prefix-name.scope` (knocker writes cgroupfs paths itself). `..` is refused.
+/// make for the unit: each slice nested in its parents (`kubepods-burstable-pod1.slice` is
+/// `kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice`), then the scope
+/// `prefix-name.scope` (or `name` itself when it is a slice). An empty slice is systemd's
+/// `system.slice`, `-.slice` the root. knocker writes cgroupfs paths itself. `..` is refused.
 pub fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u8]> {
     let mut t = linker::Text::<256>::new();
     let mut fields = path.splitn(3, |&c| c == b':');
     match (fields.next(), fields.next(), fields.next()) {
         (Some(slice), Some(prefix), Some(name)) if !path.starts_with(b"/") => {
-            t.bytes(slice).push("/").bytes(prefix).push("-").bytes(name).push(".scope");
+            let slice = if slice.is_empty() { &b"system.slice"[..] } else { slice };
+            let bad_slice = || bad("linux.cgroupsPath", "a systemd slice is NAME.slice, its parts joined by single dashes, without /");
+            let stem = slice.strip_suffix(b".slice").ok_or_else(bad_slice)?;
+            if stem != b"-" {
+                if stem.is_empty() || stem.contains(&b'/') || stem.split(|&c| c == b'-').any(|p| p.is_empty()) {
+                    return Err(bad_slice());
+                }
+                // Each dash ends one parent: a, a-b, a-b-c.
+                for (i, _) in stem.iter().enumerate().filter(|(_, c)| **c == b'-').chain([(stem.len(), &b'-')]) {
+                    t.bytes(&stem[..i]).push(".slice/");
+                }
+            }
+            if name.is_empty() || name.contains(&b'/') {
+                return Err(bad("linux.cgroupsPath", "a systemd unit name, without /"));
+            }
+            if name.ends_with(b".slice") {
+                t.bytes(name);
+            } else {
+                t.bytes(prefix).push("-").bytes(name).push(".scope");
+            }
         }
         _ => {
             t.bytes(path.strip_prefix(b"/").unwrap_or(path));
@@ -362,6 +389,11 @@ pub fn cgroup_path(path: &'static [u8], arena: &mut Arena) -> Result<&'static [u
         return Err(bad("linux.cgroupsPath", "a path under the cgroup root, without . or .."));
     }
     arena.cstr(g).map(|c| c.to_bytes()).ok_or_else(too_large)
+}
+
+/// Whether `path` is in systemd's `slice:prefix:name` form.
+pub fn systemd_form(path: &[u8]) -> bool {
+    !path.starts_with(b"/") && path.iter().filter(|&&c| c == b':').count() >= 2
 }
 
 /// What a mount option does, as runc reads the words.
@@ -1047,6 +1079,20 @@ pub(crate) mod tests {
         let mut arena = Arena::new().unwrap();
         assert_eq!(cgroup_path(b"/libpod_parent/libpod-abc", &mut arena).ok(), Some(&b"libpod_parent/libpod-abc"[..]));
         assert_eq!(cgroup_path(b"machine.slice:libpod:abc", &mut arena).ok(), Some(&b"machine.slice/libpod-abc.scope"[..]));
+        // Before: a pod's slice landed at the root, outside its QoS class's and pod's groups.
+        assert_eq!(
+            cgroup_path(b"kubepods-burstable-pod12ab.slice:cri-containerd:c0ffee", &mut arena).ok(),
+            Some(&b"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12ab.slice/cri-containerd-c0ffee.scope"[..])
+        );
+        assert_eq!(cgroup_path(b"kubepods.slice:cri-containerd:x", &mut arena).ok(), Some(&b"kubepods.slice/cri-containerd-x.scope"[..]));
+        assert_eq!(cgroup_path(b":docker:x", &mut arena).ok(), Some(&b"system.slice/docker-x.scope"[..]));
+        assert_eq!(cgroup_path(b"-.slice:p:x", &mut arena).ok(), Some(&b"p-x.scope"[..]));
+        assert_eq!(cgroup_path(b"user.slice:p:inner.slice", &mut arena).ok(), Some(&b"user.slice/inner.slice"[..]));
+        for bad in [&b"kubepods--a.slice:p:x"[..], b"-kubepods.slice:p:x", b"kubepods-.slice:p:x", b"kube/pods.slice:p:x", b"kubepods:p:x", b"a.slice:p:", b"a.slice:p:x/y"] {
+            let e = String::from_utf8_lossy(cgroup_path(bad, &mut arena).unwrap_err().line().as_bytes()).into_owned();
+            assert!(e.contains("linux.cgroupsPath"), "{}: {e}", String::from_utf8_lossy(bad));
+        }
+        assert!(systemd_form(b"a.slice:p:x") && !systemd_form(b"/a:b:c") && !systemd_form(b"a/b"));
         assert!(cgroup_path(b"/a/../b", &mut arena).is_err());
         assert!(cgroup_path(b"/", &mut arena).is_err());
     }

@@ -402,6 +402,11 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     let bundle = absolute(p.bundle.unwrap_or(b"."), &mut arena)?;
     let doc = read_config(bundle, &mut arena)?;
     let mut cfg = config::read(doc, bundle, id, &mut arena)?;
+    if let Some(group) = cfg.spec.cgroup_path.filter(|_| cfg.systemd_cgroup) {
+        // Said once, at create: the group is made on cgroupfs at systemd's path for the unit.
+        let why = if fs::stat(c"/run/systemd/system").is_ok() { " (knocker makes it itself, not through systemd)" } else { " (systemd does not run here)" };
+        linker::say!(2; "knocker: warning: linux.cgroupsPath in systemd's form: the group is /sys/fs/cgroup/.../", group, why);
+    }
     let foreground = run && !p.detach;
     // As runc: a terminal outside a foreground `run` goes to the engine over the console
     // socket; a socket without a terminal is a mistake.

@@ -1190,3 +1190,37 @@ fn a_privileged_configs_read_write_sys_and_cgroups_are_read_write_as_under_runc(
     assert_eq!((out.code, out.stdout.as_str()), (0, "ro\ncgroup-ro\n"), "{out:?}");
     assert!(knocker_cgroups().iter().all(|p| !p.ends_with("rw-sys") && !p.ends_with("ro-sys")), "{:?}", knocker_cgroups());
 }
+
+#[test]
+fn a_systemd_cgroups_path_lands_in_its_slices_as_systemd_would_place_it() {
+    let _g = shared();
+    let b = Bundle::new("oci-slice", |c| {
+        args(c, "sleep 1000");
+        c["linux"]["cgroupsPath"] = json!("knockertest-burstable-podt1.slice:cri-containerd:t1");
+    });
+    let out = b.knocker(&["run", "--detach", "slice"]);
+    let _gone = b.deleting(&bin("knocker"), "slice");
+    assert_eq!(out.code, 0, "{out:?}");
+    let expanded = "knockertest.slice/knockertest-burstable.slice/knockertest-burstable-podt1.slice/cri-containerd-t1.scope";
+    // Said once, in one line (this host has no systemd to ask).
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: warning: linux.cgroupsPath in systemd's form") && out.stderr.contains(expanded), "{out:?}");
+    // Before: the container's group was `knockertest-burstable-podt1.slice/cri-containerd-t1.scope`
+    // at the root of each hierarchy, outside its pod's and QoS class's slices.
+    let pid = b.state("slice")["pid"].as_i64().unwrap();
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let pids_line = cgroups.lines().find(|l| l.contains(":pids:") || l.starts_with("0::")).unwrap();
+    assert!(pids_line.ends_with(&format!("/{expanded}")), "{cgroups}");
+    assert_eq!(b.knocker(&["delete", "--force", "slice"]).code, 0);
+    // The scope goes with the container; the slices are the pod's (kubelet's), as under runc.
+    let mut left = Vec::new();
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten().map(|e| e.path()).chain([PathBuf::from("/sys/fs/cgroup")]) {
+        if h.join(expanded).exists() {
+            left.push(h.join(expanded));
+        }
+        for parent in ["knockertest.slice/knockertest-burstable.slice/knockertest-burstable-podt1.slice", "knockertest.slice/knockertest-burstable.slice", "knockertest.slice"] {
+            let _ = std::fs::remove_dir(h.join(parent));
+        }
+    }
+    assert!(left.is_empty(), "{left:?}");
+}
