@@ -10,6 +10,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod arena;
+mod notify;
 pub mod config;
 pub mod hooks;
 pub mod json;
@@ -402,6 +403,9 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     let bundle = absolute(p.bundle.unwrap_or(b"."), &mut arena)?;
     let doc = read_config(bundle, &mut arena)?;
     let mut cfg = config::read(doc, bundle, id, &mut arena)?;
+    if let Some(socket) = env.get(b"NOTIFY_SOCKET") {
+        notify::pass_through(&mut cfg.spec, socket, &mut arena)?;
+    }
     if let Some(group) = cfg.spec.cgroup_path.filter(|_| cfg.systemd_cgroup) {
         // Said once, at create: the group is made on cgroupfs at systemd's path for the unit.
         let why = if fs::stat(c"/run/systemd/system").is_ok() { " (knocker makes it itself, not through systemd)" } else { " (systemd does not run here)" };

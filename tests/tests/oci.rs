@@ -1224,3 +1224,38 @@ fn a_systemd_cgroups_path_lands_in_its_slices_as_systemd_would_place_it() {
     }
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn notify_socket_reaches_the_engine_from_inside() {
+    let _g = shared();
+    let b = Bundle::new("oci-notify", |c| args(c, "echo $NOTIFY_SOCKET; /probe notify READY=1"));
+    std::fs::copy(bin("probe"), b.path().join("rootfs/probe")).unwrap();
+    let sockets = Scratch::new("oci-notify-socket");
+    let path = sockets.path().join("notify.sock");
+    let engine = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    engine.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (o, e) = (b.path().join("notify.out"), b.path().join("notify.err"));
+    let status = Command::new(bin("knocker"))
+        .arg("--root")
+        .arg(&b.root)
+        .args(["run", "notify"])
+        .current_dir(b.path())
+        .env("NOTIFY_SOCKET", &path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .status()
+        .unwrap();
+    let (stdout, stderr) = (std::fs::read_to_string(&o).unwrap(), std::fs::read_to_string(&e).unwrap());
+    assert_eq!(status.code(), Some(0), "{stdout} {stderr}");
+    // Before: the variable and the socket stayed outside, and READY=1 went nowhere.
+    assert_eq!(stdout, format!("{}\nsent\n", path.display()), "{stderr}");
+    let mut buf = [0u8; 64];
+    let n = engine.recv(&mut buf).expect("the engine got the container's message");
+    assert_eq!(&buf[..n], b"READY=1");
+    // Something that is not a socket: one line, nothing made.
+    let out = run(Command::new(bin("knocker")).arg("--root").arg(&b.root).args(["run", "notify2"]).current_dir(b.path()).env("NOTIFY_SOCKET", b.path().join("config.json")));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: NOTIFY_SOCKET is not a socket:") && out.stderr.lines().count() == 1, "{out:?}");
+    assert!(!b.root.join("notify2").exists());
+}

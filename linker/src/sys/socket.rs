@@ -13,11 +13,17 @@ struct UnixAddr {
 }
 
 /// A stream socket connected to the unix socket at `path` (at most 107 bytes).
+#[inline]
 pub fn connect_unix(path: &[u8]) -> Result<Fd> {
+    connect_unix_as(SOCK_STREAM, path)
+}
+
+/// A socket of `kind` (`SOCK_STREAM`, `SOCK_DGRAM`…) connected to the unix socket at `path`.
+pub fn connect_unix_as(kind: i32, path: &[u8]) -> Result<Fd> {
     if path.len() >= 108 {
         return Err(Errno::ENAMETOOLONG);
     }
-    let sock = socket(AF_UNIX, SOCK_STREAM, 0)?;
+    let sock = socket(AF_UNIX, kind, 0)?;
     let mut addr = UnixAddr { family: AF_UNIX as u16, path: [0; 108] };
     addr.path[..path.len()].copy_from_slice(path);
     // SAFETY: `addr` is a sockaddr_un of the length passed, alive for the call.

@@ -15,6 +15,8 @@
 //! - `subreaper PROGRAM [ARG...]`: becomes a child subreaper, then execs PROGRAM (a
 //!   supervisor that execs an init without `-s`).
 //! - `nopdeath`: clears its own parent-death signal, prints `ready`, and waits forever.
+//! - `notify TEXT`: sends TEXT as one datagram to the socket `NOTIFY_SOCKET` names (what
+//!   `systemd-notify` does); `sent` or `refused ERRNO`.
 //!
 //! - `steal-exe SECONDS NEEDLE`: CVE-2019-5736 as an image would try it: for SECONDS, opens
 //!   (`O_PATH`) the executable of every other process whose `/proc/N/exe` names NEEDLE, and
@@ -68,6 +70,15 @@ fn main(args: Args, env: Env) -> i32 {
                 }
             }
             say!(1; "injected");
+            0
+        }
+        (Some(b"notify"), Some(text)) => {
+            use linker::sys::socket::{SOCK_DGRAM, connect_unix_as};
+            let path = env.get(b"NOTIFY_SOCKET").unwrap_or(b"");
+            match connect_unix_as(SOCK_DGRAM, path).and_then(|s| fs::write(s.raw(), text.to_bytes())) {
+                Ok(_) => say!(1; "sent"),
+                Err(e) => say!(1; "refused ", e),
+            }
             0
         }
         (Some(b"euid"), _) => {
@@ -179,7 +190,7 @@ fn main(args: Args, env: Env) -> i32 {
         }
         (Some(b"signals"), Some(n)) => signals(number(n.to_bytes())),
         _ => {
-            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | node PATH b|c MAJ MIN | open PATH r|w|rw | syscall NR [ARG0] | nopdeath | orphans N | signals N");
+            say!(2; "usage: probe escape MARKER | tiocsti TEXT | euid | keyctl | node PATH b|c MAJ MIN | open PATH r|w|rw | syscall NR [ARG0] | nopdeath | notify TEXT | orphans N | signals N");
             2
         }
     }
