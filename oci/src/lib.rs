@@ -406,6 +406,12 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
     if let Some(socket) = env.get(b"NOTIFY_SOCKET") {
         notify::pass_through(&mut cfg.spec, socket, &mut arena)?;
     }
+    if !process::host_root() && limited(&cfg.spec.limits) {
+        // A rootless engine's knocker (root of a user namespace): limits in the cgroup v2
+        // subtree delegated to its user, as the launcher's, else refused (before: dropped).
+        cfg.spec.cgroup_path = Some(delegated_group(id, cfg.spec.cgroup_path, &mut arena)?);
+        cfg.spec.cgroup_setup = Some(launcher::cgroup::Cgroup::delegated);
+    }
     if let Some(group) = cfg.spec.cgroup_path.filter(|_| cfg.systemd_cgroup) {
         // Said once, at create: the group is made on cgroupfs at systemd's path for the unit.
         let why = if fs::stat(c"/run/systemd/system").is_ok() { " (knocker makes it itself, not through systemd)" } else { " (systemd does not run here)" };
@@ -1147,6 +1153,37 @@ pub const DEFAULT_SPEC: &str = include_str!("default-config.json");
 /// The runtime-spec features document (features.md), with what the reader and this host
 /// decide filled in by [`features`].
 pub const FEATURES: &str = include_str!("features.json");
+
+/// Whether a config sets any limit the container's cgroup would hold.
+fn limited(l: &launcher::spec::Limits) -> bool {
+    l.memory_any() || l.pids.is_some() || l.cpu() || l.cpuset() || l.swap.is_some()
+}
+
+/// Without host root: the group `knocker-ID` in the cgroup v2 directory above knocker's own,
+/// where launcher::cgroup::Cgroup::delegated makes it (its path from the hierarchy's root,
+/// kept with the state for `delete`), when knocker's user owns that directory.
+fn delegated_group(id: &[u8], asked: Option<&'static [u8]>, arena: &mut arena::Arena) -> Result<&'static [u8]> {
+    let refuse = |why| Error::new("config.json: linux.resources: limits without host root need a cgroup v2 subtree delegated to knocker's user:").on(why).hint("run the engine as root, or in a delegated cgroup: systemd-run --user --scope -p Delegate=yes");
+    if fs::statfs_type(c"/sys/fs/cgroup") != Ok(fs::CGROUP2_SUPER_MAGIC) {
+        return Err(refuse("this host has cgroup v1"));
+    }
+    let mut buf = [0u8; 512];
+    let n = fs::read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
+    let own = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")).unwrap_or(b"/");
+    let parent = &own[..own.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+    let mut dir = Text::<512>::new();
+    dir.push("/sys/fs/cgroup").bytes(parent);
+    let owned = dir.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| st.uid == process::getuid());
+    if parent.is_empty() || !owned {
+        return Err(refuse("the cgroup above knocker's own is not its user's"));
+    }
+    let mut group = Text::<512>::new();
+    group.bytes(parent.strip_prefix(b"/").unwrap_or(parent)).push("/knocker-").bytes(id);
+    if let Some(path) = asked {
+        linker::say!(2; "knocker: warning: linux.cgroupsPath ", path, ": without host root the group is the delegated ", group.as_bytes());
+    }
+    arena.cstr(group.as_bytes()).filter(|_| !group.overflowed()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("cgroup path too long"))
+}
 
 /// `features`: [`FEATURES`] with the mount options the config reader takes (every word of
 /// its table it does not refuse, so the two cannot disagree) and the LSMs this host has.

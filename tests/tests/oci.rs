@@ -1259,3 +1259,27 @@ fn notify_socket_reaches_the_engine_from_inside() {
     assert!(out.stderr.starts_with("knocker: NOTIFY_SOCKET is not a socket:") && out.stderr.lines().count() == 1, "{out:?}");
     assert!(!b.root.join("notify2").exists());
 }
+
+#[test]
+fn limits_without_host_root_are_refused_where_nothing_is_delegated() {
+    let _g = shared();
+    // knocker as a rootless engine runs it: root of a user namespace, not of the host.
+    let rootless = |b: &Bundle, id: &str| run(Command::new("unshare").args(["--user", "--map-root-user"]).arg(bin("knocker")).arg("--root").arg(&b.root).args(["run", id]).current_dir(b.path()));
+    let limited = Bundle::new("oci-rootless-limits", |c| {
+        args(c, "echo ran");
+        c["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
+        c["linux"]["resources"]["pids"] = json!({"limit": 50});
+    });
+    // Before: run, with neither limit anywhere.
+    let out = rootless(&limited, "lim");
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    let v1 = std::fs::metadata("/sys/fs/cgroup/cgroup.controllers").is_err();
+    let why = if v1 { "this host has cgroup v1" } else { "the cgroup above knocker's own is not its user's" };
+    assert!(out.stderr.starts_with("knocker: config.json: linux.resources: limits without host root need a cgroup v2 subtree delegated to knocker's user: ") && out.stderr.contains(why), "{out:?}");
+    assert!(!out.stdout.contains("ran") && !limited.root.join("lim").exists(), "{out:?}");
+    // Control: the same without limits runs.
+    let unlimited = Bundle::new("oci-rootless-nolimits", |c| args(c, "echo ran"));
+    let out = rootless(&unlimited, "nolim");
+    assert_eq!((out.code, out.stdout.as_str()), (0, "ran\n"), "{out:?}");
+}
