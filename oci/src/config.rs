@@ -261,6 +261,11 @@ pub fn process_into(s: &mut Spec, process: Value<'static>, arena: &mut Arena) ->
         let resource = rlimit_number(kind).ok_or_else(|| bad("process.rlimits[].type", "an unknown limit (RLIMIT_NOFILE, …)"))?;
         let n = |name| r.get(name).and_then(|v| v.as_u64()).ok_or_else(|| bad("process.rlimits[]", "soft and hard are numbers"));
         let limit = Rlimit { resource, soft: n("soft")?, hard: n("hard")? };
+        // As the runtime spec says: a type given twice is an error (before: both applied,
+        // the last one winning).
+        if s.rlimits.iter().any(|r| r.resource == resource) {
+            return Err(Error::new("config.json: process.rlimits: a type given twice:").on(kind));
+        }
         s.rlimits.push(limit).map_err(|_| bad("process.rlimits", "more than 16 limits"))?;
     }
     if let Some(adj) = process.get("oomScoreAdj") {
@@ -675,8 +680,9 @@ fn id_map(v: Option<Value<'static>>, arena: &mut Arena) -> Result<&'static [u8]>
 /// What some hosts or runtimes have and knocker does not: refused when asked for, accepted
 /// when empty (the schema refuses the rest). `personality` is applied.
 fn unsupported(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
-    if linux.get("mountLabel").is_some_and(|v| v.raw_str() != Some(b"")) && !selinux() {
-        return Err(bad("linux.mountLabel", "the host has no SELinux: leave it empty"));
+    if linux.get("mountLabel").is_some_and(|v| v.raw_str() != Some(b"")) {
+        // (Before: accepted and not applied where SELinux runs.)
+        return Err(bad("linux.mountLabel", if selinux() { "SELinux mount labels are not applied by knocker" } else { "the host has no SELinux: leave it empty" }));
     }
     if let Some(p) = linux.get("personality") {
         if p.get("flags").is_some_and(|f| f.items().next().is_some()) {
@@ -884,10 +890,16 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()>
     let memory = r.get("memory");
     // 0 and -1 are no limit (runc writes neither); below that is no number of bytes.
     let limit = |field: &'static str, v: Option<Value>| match v.map(|v| v.as_i64()) {
-        None | Some(Some(0 | -1)) => Ok(None),
+        None | Some(Some(0)) => Ok(None),
+        Some(Some(-1)) if creating => Ok(None),
+        // (Before: kept the old limit, as if nothing were asked.)
+        Some(Some(-1)) => Err(bad(field, "-1 (no limit) is not applied by update: give a number")),
         Some(Some(n)) if n > 0 => Ok(Some(n as u64)),
         _ => Err(bad(field, "a positive number, or -1 for none")),
     };
+    if !creating && r.get("devices").is_some_and(|d| d.items().next().is_some()) {
+        linker::say!(2; "knocker: warning: config.json: linux.resources.devices are not changed by update (as runc): ignored");
+    }
     if let Some(bytes) = limit("linux.resources.memory.limit", memory.and_then(|m| m.get("limit")))? {
         s.limits.memory = Some(bytes);
     }
@@ -1313,6 +1325,30 @@ pub(crate) mod tests {
         assert!(rules(&[allow("c", -1, -1, "m"), deny("c", 136, 3, "r")].join(",")).is_ok());
         // A later deny of everything drops what came before it.
         assert_eq!(rules(&[allow("c", 1, 5, "rwm"), r#"{"allow": false, "access": "rwm"}"#.into(), allow("c", 1, 3, "r")].join(",")), Ok(vec![rule(devices::CHAR, Some(1), Some(3), devices::READ)]));
+    }
+
+    #[test]
+    fn what_was_dropped_is_refused_or_said() {
+        // A type given twice (before: both applied, the last winning).
+        let twice = r#""rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}, {"type": "RLIMIT_NOFILE", "hard": 10, "soft": 10}],"#;
+        let e = refused(&[(r#""rlimits": ["#, &format!("{twice} \"x\": [")), ]);
+        assert!(e.contains("process.rlimits: a type given twice: RLIMIT_NOFILE"), "{e}");
+        // A mount label knocker does not apply (before: accepted where SELinux runs).
+        let e = refused(&[(r#""linux": {"#, r#""linux": {"mountLabel": "system_u:object_r:container_file_t:s0","#)]);
+        assert!(e.contains("linux.mountLabel"), "{e}");
+        // update: -1 (no limit) was read as "keep the old limit".
+        let update = |doc: &str| {
+            let mut s = Spec::new(c"/");
+            let top = json::parse(leak(doc.as_bytes())).unwrap();
+            resources(&mut s, top).map(|_| s.limits).map_err(|e| String::from_utf8_lossy(e.line().as_bytes()).into_owned())
+        };
+        assert_eq!(update(r#"{"memory": {"limit": 1000000}}"#).unwrap().memory, Some(1000000));
+        for (doc, field) in [(r#"{"memory": {"limit": -1}}"#, "linux.resources.memory.limit"), (r#"{"pids": {"limit": -1}}"#, "linux.resources.pids.limit")] {
+            let e = update(doc).unwrap_err();
+            assert!(e.contains(field) && e.contains("-1 (no limit) is not applied by update"), "{e}");
+        }
+        // ...while at create -1 is no limit, as runc reads it.
+        assert_eq!(ok(&[(RESOURCES, &format!(r#""memory": {{"limit": -1}}, {RESOURCES}"#))]).spec.limits.memory, None);
     }
 
     #[test]

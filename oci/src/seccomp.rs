@@ -45,7 +45,11 @@ fn action(name: &[u8], errno: Option<u64>, field: &'static str) -> Result<u32> {
         return Err(bad(field, "SCMP_ACT_NOTIFY: seccomp agents are not supported"));
     }
     let ret = lookup(&ACTIONS, b"SCMP_ACT_", name).ok_or_else(|| bad(field, "an unknown action"))?;
-    let data = if ret == seccomp::RET_ERRNO || ret == seccomp::RET_TRACE { errno.unwrap_or(EPERM).min(0xffff) as u32 } else { 0 };
+    let takes_errno = ret == seccomp::RET_ERRNO || ret == seccomp::RET_TRACE;
+    if errno.is_some() && !takes_errno {
+        linker::say!(2; "knocker: warning: config.json: ", field, " ", name, " takes no errno: its errnoRet is ignored, as runc does");
+    }
+    let data = if takes_errno { errno.unwrap_or(EPERM).min(0xffff) as u32 } else { 0 };
     Ok(ret | data)
 }
 
