@@ -59,7 +59,17 @@ pub const DEFAULT_COMMAND: &CStr = c"/bin/sh";
 /// The clone's entry point: returns only to exit.
 pub fn run(ctx: &mut Plan) -> i32 {
     let Err(e) = setup_and_exec(ctx);
-    e.report();
+    failed(ctx, e)
+}
+
+/// Says why the setup failed (an OCI front end's way: [`crate::spec::Extras::failed`]).
+#[cold]
+#[inline(never)]
+fn failed(ctx: &Plan, e: Error) -> i32 {
+    match ctx.spec.extras {
+        Some(x) => (x.failed)(ctx.spec, &ctx.sync, &e),
+        None => e.report(),
+    }
     e.code()
 }
 

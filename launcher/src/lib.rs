@@ -316,17 +316,15 @@ impl Running {
         self.sync.receive_terminal().context("cannot receive the container's terminal")
     }
 
-    /// OCI `create`: waits until PID 1 is set up and blocked on the exec fifo, then leaves it
-    /// running (its parent, the caller, is about to exit) with its cgroup in place. A PID 1
-    /// that failed on the way has said why on stderr: its exit status is the error.
-    pub fn detach(self) -> Result<i32> {
-        match self.sync.wait_ready() {
-            Ok(()) => {}
-            Err(_) => {
-                let status = process::wait4(self.pid, 0).ok().flatten().map(|(_, s)| s.shell_code()).unwrap_or(error::EXIT_LAUNCHER);
-                self.guard.exited();
-                return Err(Error::new("the container failed during its setup").exit_code(if status == 0 { error::EXIT_LAUNCHER } else { status }));
-            }
+    /// OCI `create`, once PID 1 has said how its setup went (`ready`, read by the front end
+    /// from [`Running::sync`]): set up and blocked on the exec fifo, it is left running (its
+    /// parent, the caller, is about to exit) with its cgroup in place; failed, its exit status
+    /// goes with the error.
+    pub fn detach(self, ready: Result<()>) -> Result<i32> {
+        if let Err(e) = ready {
+            let status = process::wait4(self.pid, 0).ok().flatten().map(|(_, s)| s.shell_code()).unwrap_or(error::EXIT_LAUNCHER);
+            self.guard.exited();
+            return Err(e.exit_code(if status == 0 { error::EXIT_LAUNCHER } else { status }));
         }
         let pid = self.pid;
         self.guard.exited();

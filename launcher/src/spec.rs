@@ -106,11 +106,14 @@ pub struct Extras {
     pub bind_top: fn(&linker::Fd, &[u8], u64) -> crate::error::Result<()>,
     /// Before a container's own groups are removed: the groups it made below them.
     pub remove_nested: fn(&crate::cgroup::Path),
+    /// PID 1's setup failed: says why (an OCI `create`'s goes to the creator, which reports
+    /// it as its own line: an engine reads the runtime's, never the container's stderr).
+    pub failed: fn(&Spec, &crate::sync::ChildEnd, &crate::error::Error),
 }
 
 /// The OCI front end's [`Extras`]: the launcher crate's own steps, referenced only by the
 /// program that sets them (knocker), so they are linked into that one only.
-pub static OCI_EXTRAS: Extras = Extras {
+pub const OCI_EXTRAS: Extras = Extras {
     limits: |s| {
         crate::process_limits::apply_rlimits(s.rlimits.as_slice())?;
         crate::process_limits::apply_oom_score_adj(s.oom_score_adj)
@@ -152,6 +155,8 @@ pub static OCI_EXTRAS: Extras = Extras {
     mount: crate::rootfs::oci_mount,
     bind_top: crate::rootfs::bind_top,
     remove_nested: |dir| crate::cgroup::files::remove_below(dir, 8),
+    // (Set by the OCI front end, which sends the line to the creator.)
+    failed: |_, _, e| e.report(),
     enter_pid: |path| {
         use crate::error::Context;
         use linker::sys::fs::{O_CLOEXEC, O_RDONLY};

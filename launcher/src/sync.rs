@@ -4,7 +4,8 @@
 //!   container meanwhile but blocks before dropping privileges and exec, so limits hold before
 //!   COMMAND's first instruction even where the child must be moved by pid (cgroup v1).
 //! - child → parent: the container terminal's master side (SCM_RIGHTS), when there is one;
-//!   for an OCI `create`, one byte once PID 1 is set up and waits on the exec fifo.
+//!   for an OCI `create`, one byte once PID 1 is set up and waits on the exec fifo — or the
+//!   line that says why its setup failed, which the creator reports as its own.
 //!
 //! End of stream tells each side the other is gone: the child's end is close-on-exec, so the
 //! parent sees it close when the init starts (or the child dies); the child checks the parent
@@ -23,22 +24,14 @@ pub fn channel() -> Result<(ParentEnd, ChildEnd)> {
 
 const GO: u8 = b'G';
 const TERMINAL: u8 = b'T';
-const READY: u8 = b'R';
+/// PID 1 of an OCI `create` is set up, or failed (followed by the line that says why): read
+/// by the OCI front end.
+pub const READY: u8 = b'R';
+pub const FAILED: u8 = b'F';
 
 impl ParentEnd {
     pub fn release(&self) -> Result<()> {
         socket::send(self.0.raw(), GO, None)
-    }
-
-    /// Waits until the child is ready (OCI `create`); `Err(EPIPE)` if it died first.
-    pub fn wait_ready(&self) -> Result<()> {
-        loop {
-            match socket::recv(self.0.raw(), 0)? {
-                Some((READY, _)) => return Ok(()),
-                Some(_) => continue,
-                None => return Err(Errno::EPIPE),
-            }
-        }
     }
 
     /// Waits for the child's terminal, or for the child to exec or die (`None`).

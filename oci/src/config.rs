@@ -119,7 +119,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     let mut s = Spec::new(rootfs);
     s.read_only = root.get("readonly").and_then(|v| v.as_bool()).unwrap_or(false);
     s.init = Init::None;
-    s.extras = Some(&spec::OCI_EXTRAS);
+    s.extras = Some(&crate::relay::EXTRAS);
     s.name = Some(id);
     s.locked = false;
     s.limits.pids_by_default = false;
@@ -1407,6 +1407,8 @@ pub(crate) mod tests {
         let l = ok(&[(RESOURCES, &r(r#""memory": {"reservation": 4096, "swappiness": 10, "disableOOMKiller": true, "kernel": 1}, "cpu": {"cpus": "0,2-3", "mems": "0", "realtimePeriod": 1000000, "realtimeRuntime": 950000}"#))]).spec.limits;
         assert_eq!((l.memory_reservation, l.swappiness, l.disable_oom_killer), (Some(4096), Some(10), true));
         assert_eq!((l.cpus, l.mems, l.rt_period_us, l.rt_runtime_us), (Some(&b"0,2-3"[..]), Some(&b"0"[..]), Some(1_000_000), Some(950_000)));
+        // Docker's zero values ask nothing (as runc reads them): accepted.
+        ok(&[(RESOURCES, &r(r#""blockIO": {"weight": 0}, "cpu": {"shares": 0}, "memory": {"disableOOMKiller": false}"#))]);
         for (bad, what) in [
             (r#""cpu": {"quota": "50000"}"#, "cpu.quota (expected an integer"),
             (r#""cpu": {"quota": 500}"#, "cpu.quota (at least 1000"),

@@ -11,6 +11,7 @@
 
 pub mod arena;
 mod notify;
+mod relay;
 pub mod config;
 pub mod hooks;
 pub mod json;
@@ -487,7 +488,7 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
         return code;
     }
     if let Some(sock) = &console {
-        if let Some(master) = running.take_terminal()? {
+        if let Some(master) = if relay::failed_first(&running.sync) { None } else { running.take_terminal()? } {
             if let Some((rows, cols)) = cfg.console_size {
                 let size = linker::sys::tty::WinSize { rows, cols, ..Default::default() };
                 let _ = linker::sys::tty::set_size(master.raw(), size);
@@ -496,7 +497,8 @@ fn create(rest: Rest, env: Env, g: &Global, run: bool) -> Result<i32> {
             linker::sys::socket::send(sock.raw(), b'm', Some(master.raw())).context("cannot send the terminal to the console socket")?;
         }
     }
-    running.detach()?;
+    let ready = relay::wait_ready(&running.sync);
+    running.detach(ready)?;
     drop(fifo);
     state::save(g.root, id, &saved)?;
     if let Some(f) = p.pid_file {
@@ -710,7 +712,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     let kept = state::config(g.root, id, &mut arena)?;
     let mut spec = launcher::spec::Spec::new(c"/");
     spec.init = launcher::spec::Init::None;
-    spec.extras = Some(&launcher::spec::OCI_EXTRAS);
+    spec.extras = Some(&relay::EXTRAS);
     spec.locked = false;
     spec.caps = 0;
     if let Some(name) = kept.get("hostname").and_then(|h| config::bytes(&mut arena, h, "hostname").ok()).filter(|h| launcher::spec::valid_hostname(h)) {

@@ -269,10 +269,12 @@ fn refuse(doc: &'static str, at: &At, why: &'static str) -> Error {
     Error::new(doc).on(&render(at)).hint(why)
 }
 
-/// Whether `v` is the zero value of its Go type, as an unset field is.
+/// Whether `v` is the zero value of its Go type, as an unset field is: an object whose
+/// members are all zero too (Docker's `"blockIO": {"weight": 0}` asks nothing, as runc reads
+/// it).
 fn is_zero(v: Value) -> bool {
     match v.kind() {
-        Kind::Object => v.members().next().is_none(),
+        Kind::Object => v.members().all(|(_, m)| is_zero(m)),
         Kind::Array => v.items().next().is_none(),
         Kind::String => v.raw_str() == Some(b""),
         Kind::Number => v.as_i64() == Some(0),

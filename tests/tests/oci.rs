@@ -1283,3 +1283,26 @@ fn limits_without_host_root_are_refused_where_nothing_is_delegated() {
     let out = rootless(&unlimited, "nolim");
     assert_eq!((out.code, out.stdout.as_str()), (0, "ran\n"), "{out:?}");
 }
+
+#[test]
+fn a_setup_that_fails_inside_is_the_creators_one_line_as_engines_read_it() {
+    let _g = shared();
+    let b = Bundle::new("oci-setup-fails", |c| {
+        args(c, "true");
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "bind", "source": "/nonexistent-knocker-source", "options": ["rbind"]}));
+    });
+    let log = b.path().join("log.json");
+    let out = run(Command::new(bin("knocker")).arg("--root").arg(&b.root).arg(format!("--log={}", log.display())).args(["--log-format", "json", "create", "fails"]).current_dir(b.path()));
+    assert_ne!(out.code, 0, "{out:?}");
+    // Before: "the container failed during its setup" is all an engine saw (the cause went to
+    // the container's stderr, which nobody reads before it starts).
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    let msg = line["msg"].as_str().unwrap();
+    assert!(msg.starts_with("the container's setup failed: cannot open --bind source /nonexistent-knocker-source: ENOENT"), "{msg}");
+    // Without --log, the same one line on stderr, and only it.
+    let out = b.knocker(&["create", "fails2"]);
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: the container's setup failed: cannot open --bind source"), "{out:?}");
+    assert!(!b.root.join("fails").exists() && !b.root.join("fails2").exists());
+    assert!(knocker_cgroups().iter().all(|p| !p.to_string_lossy().contains("fails")), "{:?}", knocker_cgroups());
+}

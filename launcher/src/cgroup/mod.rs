@@ -145,7 +145,7 @@ impl Cgroup {
     /// each user (`user@UID.service`), or any the administrator gave. No device program (that
     /// needs root; the user namespace confines devices).
     pub fn delegated(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
-        let none = || Error::new("--memory, --pids and --cpus without root need a delegated cgroup v2 subtree: the cgroup above the launcher's own, owned by you; there is none")
+        let none = || Error::new("limits without root need a delegated cgroup v2 subtree (the cgroup above the launcher's own, yours): there is none")
             .hint("run as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes)");
         if fs::statfs_type(c"/sys/fs/cgroup") != Ok(CGROUP2_SUPER_MAGIC) {
             return Err(none());
