@@ -9,8 +9,22 @@ use launcher::sync::{ChildEnd, FAILED, ParentEnd, READY};
 use linker::sys::fs;
 use linker::sys::socket::{self, MSG_PEEK};
 
-/// The launcher's OCI steps, with a failed setup's line sent to the creator.
-pub static EXTRAS: Extras = Extras { failed: child_failed, ..launcher::spec::OCI_EXTRAS };
+/// The launcher's OCI steps, with a failed setup's line sent to the creator and a config's
+/// own /dev/shm in place of knocker's.
+pub static EXTRAS: Extras = Extras { failed: child_failed, mount: mount_in_place, ..launcher::spec::OCI_EXTRAS };
+
+/// A config's file system at /dev/shm (Docker's --shm-size) replaces knocker's own there, as
+/// runc's is the only one: one /dev/shm in the container's mount table.
+fn mount_in_place(root: &linker::Fd, m: &launcher::spec::Mount, spec: &Spec) -> Result<()> {
+    if let launcher::spec::Mount::Fs { dst: b"/dev/shm", .. } = m {
+        let mut at = launcher::rootfs::fd_path(root);
+        at.push("/dev/shm");
+        if let Ok(p) = at.as_cstr() {
+            let _ = linker::sys::mount::umount2(p, linker::sys::mount::MNT_DETACH as i32);
+        }
+    }
+    launcher::rootfs::oci_mount(root, m, spec)
+}
 
 /// In PID 1 of a `create` (the creator is waiting in [`wait_ready`]): the line without the
 /// program's name, else on stderr as the launcher says it.

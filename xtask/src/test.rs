@@ -20,6 +20,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     crate::util::ensure_packages(&["uidmap"], "the rootless tests")?;
     // podman (with conmon, its network plugins and catatonit for --init) drives knocker as a real engine.
     crate::util::ensure_packages(&["podman", "containernetworking-plugins", "catatonit", "iproute2", "containerd", "slirp4netns"], "the OCI runtime's tests")?;
+    // Docker's own daemon (docker.io: dockerd, its client, docker-init) drives knocker as an added runtime.
+    crate::util::ensure_packages(&["docker.io"], "the Docker tests")?;
     let built = build::build()?;
     build::probe(&built)?;
     build::control(&built)?;
