@@ -41,6 +41,10 @@ fn main() {
     if let Some(dir) = toolchain_lld() {
         println!("cargo:rustc-link-arg-bins=-B{}", dir.display());
         println!("cargo:rustc-link-arg-bins=-fuse-ld=lld");
+        // Identical functions folded into one (monomorphised copies that compile alike): the
+        // launcher 208 bytes smaller, knocker 344 (measured). Rust gives no function or
+        // constant a unique address to compare, and these programs compare none.
+        println!("cargo:rustc-link-arg-bins=-Wl,--icf=all");
     }
 }
 
