@@ -232,6 +232,10 @@ pub struct Limits {
     /// v1's real-time bandwidth: `cpu.rt_period_us` and `cpu.rt_runtime_us` (-1: no limit).
     pub rt_period_us: Option<u64>,
     pub rt_runtime_us: Option<i64>,
+    /// cgroup2 files by name and what to write to them (an OCI config's `unified`, e.g. the
+    /// kubelet's `memory.oom.group`); refused on cgroup v1, as runc refuses them. (Behind one
+    /// thin pointer: every Limits copy of the launcher's carries it.)
+    pub unified: Option<&'static &'static [(&'static [u8], &'static [u8])]>,
 }
 
 impl Limits {

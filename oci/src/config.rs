@@ -179,7 +179,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
         }
         unsupported(&mut s, linux, arena)?;
         if let Some(r) = linux.get("resources") {
-            resources_into(&mut s, r, true)?;
+            resources_into(&mut s, r, true, arena)?;
         }
         sysctls(&mut s, linux, arena)?;
         s.masked_paths = paths(linux.get("maskedPaths"), "linux.maskedPaths", arena)?;
@@ -878,14 +878,34 @@ fn deny(rules: &mut [launcher::cgroup::devices::Rule], d: launcher::cgroup::devi
 
 /// `linux.resources`: memory (and swap), pids and CPU quota, as the launcher's limits (for
 /// `update`; a config's own are read at create).
-pub fn resources(s: &mut Spec, r: Value<'static>) -> Result<()> {
-    resources_into(s, r, false)
+pub fn resources(s: &mut Spec, r: Value<'static>, arena: &mut Arena) -> Result<()> {
+    resources_into(s, r, false, arena)
+}
+
+/// `linux.resources.unified`: cgroup2 files of the container's own group by name
+/// (`controller.file`), each with what to write. A path, or one of the `cgroup.*` files that
+/// knocker manages itself (its processes, its subtree, freezing, killing), is refused.
+fn unified(files: Value<'static>, arena: &mut Arena) -> Result<&'static [(&'static [u8], &'static [u8])]> {
+    let field = "linux.resources.unified";
+    let mut out = arena.list(files.members().count()).ok_or_else(too_large)?;
+    for (name, value) in files.members() {
+        let name = bytes(arena, name, field)?;
+        let dot = name.iter().position(|&c| c == b'.');
+        if name.contains(&b'/') || name.contains(&0) || dot.is_none_or(|d| d == 0 || d + 1 == name.len()) {
+            return Err(bad(field, "a cgroup v2 file of the group, named controller.file (memory.high)"));
+        }
+        if name.starts_with(b"cgroup.") {
+            return Err(bad(field, "cgroup.* files are knocker's to manage"));
+        }
+        out.push((name, bytes(arena, value, field)?));
+    }
+    Ok(out.done())
 }
 
 /// The kernel's range for a CFS period, and its smallest quota (µs).
 const PERIOD_US: core::ops::RangeInclusive<u64> = 1000..=1_000_000;
 
-fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()> {
+fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool, arena: &mut Arena) -> Result<()> {
     schema::check("config.json:", "linux.resources", r, &schema::RESOURCES)?;
     let memory = r.get("memory");
     // 0 and -1 are no limit (runc writes neither); below that is no number of bytes.
@@ -942,6 +962,12 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool) -> Result<()>
     }
     if let Some(n) = limit("linux.resources.pids.limit", r.get("pids").and_then(|p| p.get("limit")))? {
         s.limits.pids = Some(n);
+    }
+    if let Some(files) = r.get("unified").filter(|f| f.members().next().is_some()) {
+        let list = unified(files, arena)?;
+        let mut at = arena.list(1).ok_or_else(too_large)?;
+        at.push(list);
+        s.limits.unified = at.done().first();
     }
     if let Some(cpu) = r.get("cpu") {
         // 0 is unset, as runc reads it; the kernel's range otherwise.
@@ -1340,7 +1366,7 @@ pub(crate) mod tests {
         let update = |doc: &str| {
             let mut s = Spec::new(c"/");
             let top = json::parse(leak(doc.as_bytes())).unwrap();
-            resources(&mut s, top).map(|_| s.limits).map_err(|e| String::from_utf8_lossy(e.line().as_bytes()).into_owned())
+            resources(&mut s, top, &mut Arena::new().unwrap()).map(|_| s.limits).map_err(|e| String::from_utf8_lossy(e.line().as_bytes()).into_owned())
         };
         assert_eq!(update(r#"{"memory": {"limit": 1000000}}"#).unwrap().memory, Some(1000000));
         for (doc, field) in [(r#"{"memory": {"limit": -1}}"#, "linux.resources.memory.limit"), (r#"{"pids": {"limit": -1}}"#, "linux.resources.pids.limit")] {
@@ -1407,6 +1433,9 @@ pub(crate) mod tests {
         let l = ok(&[(RESOURCES, &r(r#""memory": {"reservation": 4096, "swappiness": 10, "disableOOMKiller": true, "kernel": 1}, "cpu": {"cpus": "0,2-3", "mems": "0", "realtimePeriod": 1000000, "realtimeRuntime": 950000}"#))]).spec.limits;
         assert_eq!((l.memory_reservation, l.swappiness, l.disable_oom_killer), (Some(4096), Some(10), true));
         assert_eq!((l.cpus, l.mems, l.rt_period_us, l.rt_runtime_us), (Some(&b"0,2-3"[..]), Some(&b"0"[..]), Some(1_000_000), Some(950_000)));
+        // The kubelet's cgroup2 files by name (before: refused, every pod on a cgroup v2 node).
+        let u = ok(&[(RESOURCES, &r(r#""unified": {"memory.oom.group": "1", "memory.high": "max"}"#))]).spec.limits.unified.copied();
+        assert_eq!(u, Some(&[(&b"memory.oom.group"[..], &b"1"[..]), (b"memory.high", b"max")][..]));
         // Docker's zero values ask nothing (as runc reads them): accepted.
         ok(&[(RESOURCES, &r(r#""blockIO": {"weight": 0}, "cpu": {"shares": 0}, "memory": {"disableOOMKiller": false}"#))]);
         for (bad, what) in [
@@ -1420,7 +1449,8 @@ pub(crate) mod tests {
             (r#""cpu": {"cpus": "0-"}"#, "cpu.cpus (a list"),
             (r#""cpu": {"mems": "1-0"}"#, "cpu.mems (a list"),
             (r#""cpu": {"realtimePeriod": 10}"#, "cpu.realtimePeriod"),
-            (r#""unified": {"memory.high": "50M"}"#, "resources.unified"),
+            (r#""unified": {"../memory.high": "50M"}"#, "resources.unified (a cgroup v2 file"),
+            (r#""unified": {"cgroup.procs": "1"}"#, "resources.unified (cgroup.* files are knocker's"),
             (r#""blockIO": {"weight": 10}"#, "resources.blockIO"),
             (r#""hugepageLimits": [{"pageSize": "2MB", "limit": 0}]"#, "resources.hugepageLimits"),
             (r#""cpu": {"shares": 1}"#, "cpu.shares (from 2 to 262144"),

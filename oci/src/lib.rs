@@ -913,7 +913,7 @@ fn update(rest: Rest, g: &Global) -> Result<i32> {
                     &buf[..n]
                 };
                 let top = json::parse(doc).map_err(|e| Error::new("--resources is not valid JSON:").hint(e.what))?;
-                config::resources(&mut spec, top)?;
+                config::resources(&mut spec, top, &mut arena)?;
             }
             b"--memory" => spec.limits.memory = Some(number(value, "bad --memory (bytes):")?),
             b"--pids-limit" => spec.limits.pids = Some(number(value, "bad --pids-limit:")?),
@@ -1158,7 +1158,7 @@ pub const FEATURES: &str = include_str!("features.json");
 
 /// Whether a config sets any limit the container's cgroup would hold.
 fn limited(l: &launcher::spec::Limits) -> bool {
-    l.memory_any() || l.pids.is_some() || l.cpu() || l.cpuset() || l.swap.is_some()
+    l.memory_any() || l.pids.is_some() || l.cpu() || l.cpuset() || l.swap.is_some() || l.unified.is_some()
 }
 
 /// Without host root: the group `knocker-ID` in the cgroup v2 directory above knocker's own,

@@ -149,7 +149,7 @@ pub const RESOURCES: Ty = Ty::Obj(&[
     ("hugepageLimits", Ty::Zero(&(Ty::Any, "hugetlb limits are not supported"))),
     ("network", Ty::Zero(&(Ty::Any, "net_cls and net_prio are not supported"))),
     ("rdma", Ty::Zero(&(Ty::Any, "rdma limits are not supported"))),
-    ("unified", Ty::Zero(&(Ty::Map(&Ty::Str), "cgroup v2 files by name (unified) are not supported"))),
+    ("unified", Ty::Map(&Ty::Str)),
 ]);
 pub const SECCOMP: Ty = Ty::Obj(&[
     ("defaultAction", Ty::Str),
@@ -435,7 +435,7 @@ mod tests {
         assert_eq!(line(r#"{"linux": {"resources": {"blockIO": {}, "hugepageLimits": [], "cpu": {"shares": 0}}}}"#), "ok");
         assert!(line(r#"{"linux": {"resources": {"blockIO": {"weight": 10}}}}"#).contains("blockIO (block I/O limits"));
         assert_eq!(line(r#"{"linux": {"resources": {"memory": {"reservation": 1, "swappiness": 0}}}}"#), "ok");
-        assert!(line(r#"{"linux": {"resources": {"unified": {"memory.high": "50M"}}}}"#).contains("unified"));
+        assert_eq!(line(r#"{"linux": {"resources": {"unified": {"memory.high": "50M"}}}}"#), "ok");
         assert!(line(r#"{"linux": {"resources": {"unified": {"memory.high": 5}}}}"#).contains("expected a string"));
         assert!(line(r#"{"domainname": "corp"}"#).contains("domainname"));
     }

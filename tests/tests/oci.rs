@@ -1306,3 +1306,24 @@ fn a_setup_that_fails_inside_is_the_creators_one_line_as_engines_read_it() {
     assert!(!b.root.join("fails").exists() && !b.root.join("fails2").exists());
     assert!(knocker_cgroups().iter().all(|p| !p.to_string_lossy().contains("fails")), "{:?}", knocker_cgroups());
 }
+
+#[test]
+fn cgroup2_files_by_name_are_refused_on_a_cgroup_v1_host_as_runc_refuses_them() {
+    let _g = shared();
+    // (On cgroup v2 they are written: the VM's oci_unified_written.)
+    let v2 = std::fs::metadata("/sys/fs/cgroup/cgroup.controllers").is_ok();
+    assert!(!v2, "this test is for a cgroup v1 or hybrid host; the VM checks cgroup v2");
+    let b = Bundle::new("oci-unified", |c| {
+        args(c, "echo ran");
+        c["linux"]["resources"]["unified"] = json!({"memory.oom.group": "1"});
+    });
+    let out = b.knocker(&["run", "unified"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.starts_with("knocker: cannot apply linux.resources.unified: its files are cgroup v2's"), "{out:?}");
+    assert!(!out.stdout.contains("ran") && !b.root.join("unified").exists(), "{out:?}");
+    assert!(knocker_cgroups().iter().all(|p| !p.ends_with("unified")), "{:?}", knocker_cgroups());
+    // The control: runc refuses them here too.
+    let runc = runc_run(&b, "unified-runc");
+    assert_ne!(runc.code, 0, "runc: {runc:?}");
+}

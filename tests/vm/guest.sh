@@ -196,11 +196,12 @@ expect no_cgroup_left_at_the_end "" "$(no_cgroups_left)"
 mkdir -p /tmp/bundle && cd /tmp/bundle && knocker spec
 sed -i -e 's/"terminal": true/"terminal": false/' -e "s|\"path\": \"rootfs\"|\"path\": \"$R\"|" \
     -e 's/^\([[:space:]]*\)"sh"$/\1"sh", "-c", "echo in-knocker; sleep 2"/' \
-    -e 's/"resources": {/"resources": { "memory": {"limit": 33554432}, "pids": {"limit": 40},/' config.json
+    -e 's/"resources": {/"resources": { "memory": {"limit": 33554432}, "pids": {"limit": 40}, "unified": {"memory.oom.group": "1"},/' config.json
 knocker create oci1 > /tmp/oci1.out 2>&1
 expect oci_created created "$(knocker state oci1 | sed 's/.*"status":"\([a-z]*\)".*/\1/')"
 expect oci_memory_max 33554432 "$(cat /sys/fs/cgroup/knocker/oci1/memory.max 2>/dev/null)"
 expect oci_pids_max 40 "$(cat /sys/fs/cgroup/knocker/oci1/pids.max 2>/dev/null)"
+expect oci_unified_written 1 "$(cat /sys/fs/cgroup/knocker/oci1/memory.oom.group 2>/dev/null)"
 knocker start oci1
 sleep 0.5
 expect oci_running running "$(knocker state oci1 | sed 's/.*"status":"\([a-z]*\)".*/\1/')"

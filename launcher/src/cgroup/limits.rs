@@ -50,6 +50,9 @@ pub fn write_more(dir: &Path, h: &Dir, limits: &Limits) -> Result<()> {
     if h.kind == Kind::V2 {
         return write_v2_more(dir, limits);
     }
+    if limits.unified.is_some() {
+        return Err(Error::new("cannot apply linux.resources.unified: its files are cgroup v2's, and this host's groups are cgroup v1 (runc refuses them too)"));
+    }
     let mut value = Text::<48>::new();
     if h.has(MEMORY) {
         if let Some(soft) = limits.memory_reservation {
@@ -173,6 +176,12 @@ fn write_v2_more(dir: &Path, limits: &Limits) -> Result<()> {
     }
     if let Some(mems) = limits.mems {
         write(dir, "/cpuset.mems", mems)?;
+    }
+    for (name, value) in limits.unified.iter().flat_map(|u| u.iter()) {
+        let mut file = dir.clone();
+        file.push("/").bytes(name);
+        let path = file.as_cstr().context("cgroup path too long:")?;
+        fs::write_file(path, value).map_err(|e| Error::sys("cannot apply linux.resources.unified: cannot write", e).on(&file).hint("is its controller enabled for the group?"))?;
     }
     Ok(())
 }
