@@ -461,7 +461,7 @@ pub(crate) const OPTIONS: [(&str, Opt); 52] = [
     ("runbindable", Opt::Propagation(MS_UNBINDABLE | MS_REC)),
     ("defaults", Opt::Ignored),
     ("remount", Opt::Ignored),
-    ("tmpcopyup", Opt::Ignored),
+    ("tmpcopyup", Opt::Set(COPY_UP)),
     ("nomand", Opt::Ignored),
     ("rnoatime", Opt::Refused(ATIME)),
     ("ratime", Opt::Refused(ATIME)),
@@ -476,6 +476,9 @@ pub(crate) const OPTIONS: [(&str, Opt); 52] = [
     ("mand", Opt::Refused(NOT_HERE)),
 ];
 const TOP: u32 = spec::TOP_ONLY;
+/// `tmpcopyup`: a tmpfs starts with the contents of the directory it covers (copyup.rs). Not
+/// a kernel flag: taken off before the mount.
+pub const COPY_UP: u64 = 1 << 60;
 /// The options of a top mount only (see [`OPTIONS`]).
 const TOP_FLAGS: u64 = (MS_RDONLY | MS_NOSUID | MS_NOEXEC | MS_NOSYMFOLLOW) << TOP;
 /// What a bind mount carries besides MS_BIND/MS_REC: knocker binds nodev always.
@@ -566,6 +569,9 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
         Some(v) => string(arena, v, "mounts[].source")?,
         None => c"none",
     };
+    if flags & COPY_UP != 0 && kind != b"tmpfs" {
+        return Err(bad("mounts[].options", "tmpcopyup is for tmpfs mounts only"));
+    }
     let entry = if kind == b"bind" || flags & MS_BIND != 0 {
         if !data.is_empty() {
             // The kernel takes no file system options with MS_BIND (runc passes them, and they

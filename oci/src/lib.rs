@@ -12,6 +12,7 @@
 pub mod arena;
 mod notify;
 mod relay;
+mod copyup;
 pub mod config;
 pub mod hooks;
 pub mod json;

@@ -128,6 +128,7 @@ pub struct Stat {
     pub ino: u64,
     pub size: i64,
     pub uid: u32,
+    pub gid: u32,
 }
 
 impl Stat {
@@ -155,6 +156,7 @@ pub fn fstatat(dir: i32, path: &CStr, flags: i32) -> Result<Stat> {
         ino: st.st_ino,
         size: st.st_size,
         uid: st.st_uid,
+        gid: st.st_gid,
     })
 }
 
