@@ -232,11 +232,41 @@ pub struct Limits {
     /// v1's real-time bandwidth: `cpu.rt_period_us` and `cpu.rt_runtime_us` (-1: no limit).
     pub rt_period_us: Option<u64>,
     pub rt_runtime_us: Option<i64>,
-    /// cgroup2 files by name and what to write to them (an OCI config's `unified`, e.g. the
-    /// kubelet's `memory.oom.group`); refused on cgroup v1, as runc refuses them. (Behind one
-    /// thin pointer: every Limits copy of the launcher's carries it.)
-    pub unified: Option<&'static &'static [(&'static [u8], &'static [u8])]>,
+    /// What only an OCI config limits (behind one thin pointer: every Limits copy of the
+    /// launcher's carries it).
+    pub more: Option<&'static MoreLimits>,
 }
+
+/// See [`Limits::more`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MoreLimits {
+    /// cgroup2 files by name and what to write to them (`unified`, e.g. the kubelet's
+    /// `memory.oom.group`); refused on cgroup v1, as runc refuses them.
+    pub unified: &'static [(&'static [u8], &'static [u8])],
+    /// Block I/O weights and throttles (`blockIO`).
+    pub block_io: Option<BlockIo>,
+    /// Hugepage limits: (page size as the kernel names it, `2MB`; bytes).
+    pub hugepages: &'static [(&'static [u8], u64)],
+}
+
+/// An OCI config's `linux.resources.blockIO`: v1's blkio files, cgroup2's `io.*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BlockIo {
+    /// 10 to 1000, as v1's `blkio.weight` (cgroup2's `io.weight` by runc's conversion).
+    pub weight: Option<u64>,
+    /// (major, minor, weight).
+    pub weight_devices: &'static [(u32, u32, u64)],
+    /// (which: [`THROTTLES`] index, major, minor, rate).
+    pub throttles: &'static [(u8, u32, u32, u64)],
+}
+
+/// The throttles of [`BlockIo`]: the v1 file, and cgroup2's `io.max` key.
+pub const THROTTLES: [(&str, &str); 4] = [
+    ("/blkio.throttle.read_bps_device", "rbps"),
+    ("/blkio.throttle.write_bps_device", "wbps"),
+    ("/blkio.throttle.read_iops_device", "riops"),
+    ("/blkio.throttle.write_iops_device", "wiops"),
+];
 
 impl Limits {
     /// Whether the memory controller is needed.

@@ -888,6 +888,41 @@ pub fn resources(s: &mut Spec, r: Value<'static>, arena: &mut Arena) -> Result<(
     resources_into(s, r, false, arena)
 }
 
+/// `linux.resources.blockIO` (None when it asks nothing): a weight, per-device weights and the
+/// four throttles, each device by major and minor as the kernel numbers it.
+fn block_io(b: Value<'static>, arena: &mut Arena) -> Result<Option<spec::BlockIo>> {
+    let device = |d: Value, what: &'static str| -> Result<(u32, u32)> {
+        let n = |name| d.get(name).and_then(|v| v.as_i64()).filter(|&n| (0..=u32::MAX as i64).contains(&n)).map(|n| n as u32);
+        Ok((n("major").ok_or_else(|| bad(what, "major from 0 to 4294967295"))?, n("minor").ok_or_else(|| bad(what, "minor from 0 to 4294967295"))?))
+    };
+    let weight = |v: Option<Value>, what| match v.and_then(|v| v.as_u64()) {
+        None | Some(0) => Ok(None),
+        Some(w @ 10..=1000) => Ok(Some(w)),
+        Some(_) => Err(bad(what, "a weight from 10 to 1000")),
+    };
+    let mut io = spec::BlockIo { weight: weight(b.get("weight"), "linux.resources.blockIO.weight")?, ..Default::default() };
+    let given = b.get("weightDevice");
+    let mut weights = arena.list(given.iter().flat_map(|v| v.items()).count()).ok_or_else(too_large)?;
+    for d in given.iter().flat_map(|v| v.items()) {
+        let (major, minor) = device(d, "linux.resources.blockIO.weightDevice[]")?;
+        if let Some(w) = weight(d.get("weight"), "linux.resources.blockIO.weightDevice[].weight")? {
+            weights.push((major, minor, w));
+        }
+    }
+    io.weight_devices = weights.done();
+    let kinds = ["throttleReadBpsDevice", "throttleWriteBpsDevice", "throttleReadIOPSDevice", "throttleWriteIOPSDevice"];
+    let count: usize = kinds.iter().map(|k| b.get(k).map_or(0, |v| v.items().count())).sum();
+    let mut throttles = arena.list(count).ok_or_else(too_large)?;
+    for (which, kind) in kinds.iter().enumerate() {
+        for d in b.get(kind).iter().flat_map(|v| v.items()) {
+            let (major, minor) = device(d, "linux.resources.blockIO.throttle…Device[]")?;
+            throttles.push((which as u8, major, minor, d.get("rate").and_then(|r| r.as_u64()).unwrap_or(0)));
+        }
+    }
+    io.throttles = throttles.done();
+    Ok(Some(io).filter(|io| *io != spec::BlockIo::default()))
+}
+
 /// `linux.resources.unified`: cgroup2 files of the container's own group by name
 /// (`controller.file`), each with what to write. A path, or one of the `cgroup.*` files that
 /// knocker manages itself (its processes, its subtree, freezing, killing), is refused.
@@ -969,11 +1004,31 @@ fn resources_into(s: &mut Spec, r: Value<'static>, creating: bool, arena: &mut A
     if let Some(n) = limit("linux.resources.pids.limit", r.get("pids").and_then(|p| p.get("limit")))? {
         s.limits.pids = Some(n);
     }
-    if let Some(files) = r.get("unified").filter(|f| f.members().next().is_some()) {
-        let list = unified(files, arena)?;
+    let mut more = spec::MoreLimits::default();
+    if let Some(b) = r.get("blockIO") {
+        more.block_io = block_io(b, arena)?;
+    }
+    if let Some(pages) = r.get("hugepageLimits").filter(|p| p.items().next().is_some()) {
+        let mut list = arena.list(pages.items().count()).ok_or_else(too_large)?;
+        for p in pages.items() {
+            let field = "linux.resources.hugepageLimits[].pageSize";
+            let size = bytes(arena, p.get("pageSize").ok_or_else(|| bad(field, "missing"))?, field)?;
+            // The kernel's names: 64KB, 2MB, 1GB …
+            let digits = size.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 || !matches!(&size[digits..], b"KB" | b"MB" | b"GB") {
+                return Err(bad(field, "a page size as the kernel names it (2MB, 1GB)"));
+            }
+            list.push((size, p.get("limit").and_then(|l| l.as_u64()).unwrap_or(0)));
+        }
+        more.hugepages = list.done();
+    }
+    if let Some(files) = r.get("unified") {
+        more.unified = unified(files, arena)?;
+    }
+    if more != spec::MoreLimits::default() {
         let mut at = arena.list(1).ok_or_else(too_large)?;
-        at.push(list);
-        s.limits.unified = at.done().first();
+        at.push(more);
+        s.limits.more = at.done().first();
     }
     if let Some(cpu) = r.get("cpu") {
         // 0 is unset, as runc reads it; the kernel's range otherwise.
@@ -1440,8 +1495,14 @@ pub(crate) mod tests {
         assert_eq!((l.memory_reservation, l.swappiness, l.disable_oom_killer), (Some(4096), Some(10), true));
         assert_eq!((l.cpus, l.mems, l.rt_period_us, l.rt_runtime_us), (Some(&b"0,2-3"[..]), Some(&b"0"[..]), Some(1_000_000), Some(950_000)));
         // The kubelet's cgroup2 files by name (before: refused, every pod on a cgroup v2 node).
-        let u = ok(&[(RESOURCES, &r(r#""unified": {"memory.oom.group": "1", "memory.high": "max"}"#))]).spec.limits.unified.copied();
+        let u = ok(&[(RESOURCES, &r(r#""unified": {"memory.oom.group": "1", "memory.high": "max"}"#))]).spec.limits.more.map(|m| m.unified);
         assert_eq!(u, Some(&[(&b"memory.oom.group"[..], &b"1"[..]), (b"memory.high", b"max")][..]));
+        // Block I/O and hugepages (before: refused as not supported).
+        let l = ok(&[(RESOURCES, &r(r#""blockIO": {"weight": 300, "weightDevice": [{"major": 8, "minor": 0, "weight": 500}, {"major": 8, "minor": 16}], "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}], "throttleWriteIOPSDevice": [{"major": 254, "minor": 0, "rate": 100}]}, "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]"#))]).spec.limits;
+        let b = l.more.unwrap().block_io.unwrap();
+        assert_eq!((b.weight, b.weight_devices, b.throttles), (Some(300), &[(8, 0, 500)][..], &[(0, 8, 0, 1048576), (3, 254, 0, 100)][..]));
+        assert_eq!(l.more.unwrap().hugepages, &[(&b"2MB"[..], 4194304)][..]);
+        assert!(ok(&[(RESOURCES, &r(r#""blockIO": {"weight": 0, "weightDevice": []}"#))]).spec.limits.more.is_none(), "asks nothing");
         // Docker's zero values ask nothing (as runc reads them): accepted.
         ok(&[(RESOURCES, &r(r#""blockIO": {"weight": 0}, "cpu": {"shares": 0}, "memory": {"disableOOMKiller": false}"#))]);
         for (bad, what) in [
@@ -1457,8 +1518,9 @@ pub(crate) mod tests {
             (r#""cpu": {"realtimePeriod": 10}"#, "cpu.realtimePeriod"),
             (r#""unified": {"../memory.high": "50M"}"#, "resources.unified (a cgroup v2 file"),
             (r#""unified": {"cgroup.procs": "1"}"#, "resources.unified (cgroup.* files are knocker's"),
-            (r#""blockIO": {"weight": 10}"#, "resources.blockIO"),
-            (r#""hugepageLimits": [{"pageSize": "2MB", "limit": 0}]"#, "resources.hugepageLimits"),
+            (r#""blockIO": {"weight": 5}"#, "resources.blockIO.weight (a weight from 10 to 1000"),
+            (r#""blockIO": {"throttleReadBpsDevice": [{"major": -1, "minor": 0, "rate": 1}]}"#, "blockIO.throttle"),
+            (r#""hugepageLimits": [{"pageSize": "2M", "limit": 0}]"#, "resources.hugepageLimits[].pageSize"),
             (r#""cpu": {"shares": 1}"#, "cpu.shares (from 2 to 262144"),
         ] {
             let e = refused(&[(RESOURCES, &r(bad))]);

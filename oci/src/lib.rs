@@ -1159,7 +1159,7 @@ pub const FEATURES: &str = include_str!("features.json");
 
 /// Whether a config sets any limit the container's cgroup would hold.
 fn limited(l: &launcher::spec::Limits) -> bool {
-    l.memory_any() || l.pids.is_some() || l.cpu() || l.cpuset() || l.swap.is_some() || l.unified.is_some()
+    l.memory_any() || l.pids.is_some() || l.cpu() || l.cpuset() || l.swap.is_some() || l.more.is_some()
 }
 
 /// Without host root: the group `knocker-ID` in the cgroup v2 directory above knocker's own,

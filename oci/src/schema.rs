@@ -140,13 +140,27 @@ const CPU: Ty = Ty::Obj(&[
     ("mems", Ty::Str),
     ("idle", Ty::Zero(&(I64, "cpu.idle is not supported"))),
 ]);
+/// A block I/O weight: 10 to 1000 (0: unset, as runc reads it).
+const WEIGHT: Ty = Ty::Int(&Int(0, 1000, "expected a weight from 10 to 1000"));
+const THROTTLE: Ty = Ty::List(&Ty::Obj(&[("major", I64), ("minor", I64), ("rate", U64)]));
 pub const RESOURCES: Ty = Ty::Obj(&[
     ("devices", Ty::List(&DEVICE_RULE)),
     ("memory", MEMORY),
     ("cpu", CPU),
     ("pids", Ty::Obj(&[("limit", I64)])),
-    ("blockIO", Ty::Zero(&(Ty::Any, "block I/O limits are not supported"))),
-    ("hugepageLimits", Ty::Zero(&(Ty::Any, "hugetlb limits are not supported"))),
+    (
+        "blockIO",
+        Ty::Obj(&[
+            ("weight", WEIGHT),
+            ("leafWeight", Ty::Zero(&(WEIGHT, "leaf weights are gone from the kernel (CFQ, before 5.0)"))),
+            ("weightDevice", Ty::List(&Ty::Obj(&[("major", I64), ("minor", I64), ("weight", WEIGHT), ("leafWeight", Ty::Zero(&(WEIGHT, "leaf weights are gone from the kernel (CFQ, before 5.0)")))]))),
+            ("throttleReadBpsDevice", THROTTLE),
+            ("throttleWriteBpsDevice", THROTTLE),
+            ("throttleReadIOPSDevice", THROTTLE),
+            ("throttleWriteIOPSDevice", THROTTLE),
+        ]),
+    ),
+    ("hugepageLimits", Ty::List(&Ty::Obj(&[("pageSize", Ty::Str), ("limit", U64)]))),
     ("network", Ty::Zero(&(Ty::Any, "net_cls and net_prio are not supported"))),
     ("rdma", Ty::Zero(&(Ty::Any, "rdma limits are not supported"))),
     ("unified", Ty::Map(&Ty::Str)),
@@ -433,7 +447,7 @@ mod tests {
     #[test]
     fn what_knocker_does_not_apply_is_refused_unless_zero() {
         assert_eq!(line(r#"{"linux": {"resources": {"blockIO": {}, "hugepageLimits": [], "cpu": {"shares": 0}}}}"#), "ok");
-        assert!(line(r#"{"linux": {"resources": {"blockIO": {"weight": 10}}}}"#).contains("blockIO (block I/O limits"));
+        assert!(line(r#"{"linux": {"resources": {"blockIO": {"leafWeight": 10}}}}"#).contains("blockIO.leafWeight (leaf weights are gone"));
         assert_eq!(line(r#"{"linux": {"resources": {"memory": {"reservation": 1, "swappiness": 0}}}}"#), "ok");
         assert_eq!(line(r#"{"linux": {"resources": {"unified": {"memory.high": "50M"}}}}"#), "ok");
         assert!(line(r#"{"linux": {"resources": {"unified": {"memory.high": 5}}}}"#).contains("expected a string"));

@@ -1039,7 +1039,8 @@ fn kill_all_after_pid1_has_exited_ends_what_is_left_as_containerd_expects() {
     let pid: i32 = std::fs::read_to_string(&left).unwrap().trim().parse().unwrap();
     assert!(eventually(Duration::from_secs(5), || b.state("left")["status"] == "stopped"));
     let alive = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with("sleep"));
-    assert!(alive(pid), "the sleeper outlives PID 1");
+    // (Until it has exec'd, the forked shell's cmdline is still sh's.)
+    assert!(eventually(Duration::from_secs(5), || alive(pid)), "the sleeper outlives PID 1");
     // Without --all: PID 1 alone, which has exited: refused in runc's words, the sleeper stays.
     let out = b.knocker(&["kill", "left", "KILL"]);
     assert_eq!((out.code, out.stderr.as_str()), (1, "knocker: container not running: left\n"), "{out:?}");
@@ -1377,4 +1378,52 @@ fn tmpcopyup_starts_a_tmpfs_with_what_it_covers_as_under_runc() {
     });
     let out = bad.knocker(&["run", "copyup-bad"]);
     assert!(out.code == 1 && out.stderr.lines().count() == 1 && out.stderr.contains("tmpcopyup is for tmpfs mounts only"), "{out:?}");
+}
+
+#[test]
+fn block_io_throttles_are_written_and_what_the_host_lacks_is_refused() {
+    let _g = shared();
+    // The disk of this host's root file system, by the numbers the kernel gives it.
+    let disk = std::fs::read_dir("/sys/block").unwrap().flatten().map(|e| e.path()).find(|p| p.join("device").exists()).expect("a block device with a driver");
+    let numbers = std::fs::read_to_string(disk.join("dev")).unwrap();
+    let (major, minor) = numbers.trim().split_once(':').unwrap();
+    let (major, minor): (i64, i64) = (major.parse().unwrap(), minor.parse().unwrap());
+    let b = Bundle::new("oci-blkio", |c| {
+        args(c, "sleep 30");
+        c["linux"]["resources"]["blockIO"] = json!({
+            "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 100}]
+        });
+    });
+    assert_eq!(b.knocker(&["run", "--detach", "blkio"]).code, 0);
+    let _gone = b.deleting(&bin("knocker"), "blkio");
+    // Before: refused ("block I/O limits are not supported").
+    let group = Path::new("/sys/fs/cgroup/blkio/knocker/blkio");
+    let read = std::fs::read_to_string(group.join("blkio.throttle.read_bps_device")).unwrap();
+    let write = std::fs::read_to_string(group.join("blkio.throttle.write_iops_device")).unwrap();
+    assert_eq!((read.trim(), write.trim()), (format!("{major}:{minor} 1048576").as_str(), format!("{major}:{minor} 100").as_str()));
+    assert_eq!(b.knocker(&["delete", "--force", "blkio"]).code, 0);
+    assert!(!group.exists());
+    // A weight where the scheduler has none (no BFQ here), hugepages without the hugetlb
+    // controller: one line each, nothing left.
+    let weights = group.parent().unwrap().join("blkio.weight").exists() || group.parent().unwrap().join("blkio.bfq.weight").exists();
+    let hugetlb = Path::new("/sys/fs/cgroup/hugetlb").exists();
+    for (tag, resource, line, lacking) in [
+        ("weight", json!({"blockIO": {"weight": 300}}), "cannot apply linux.resources.blockIO weights", !weights),
+        ("huge", json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}]}), "cannot apply linux.resources.hugepageLimits: the host has no hugetlb cgroup controller", !hugetlb),
+    ] {
+        let b = Bundle::new(&format!("oci-blkio-{tag}"), |c| {
+            args(c, "echo ran");
+            for (k, v) in resource.as_object().unwrap() {
+                c["linux"]["resources"][k] = v.clone();
+            }
+        });
+        let out = b.knocker(&["run", tag]);
+        if lacking {
+            assert!(out.code == 1 && out.stderr.lines().count() == 1 && out.stderr.contains(line), "{tag}: {out:?}");
+            assert!(knocker_cgroups().iter().all(|p| !p.ends_with(tag)), "{:?}", knocker_cgroups());
+        } else {
+            assert_eq!((out.code, out.stdout.as_str()), (0, "ran\n"), "{tag}: {out:?}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! those only an OCI config gives (reached through `Extras`, so the launcher does not carry
 //! them).
 
-use super::{CPU, CPUSET, Dir, Kind, MEMORY, PIDS, Path, write};
+use super::{BLKIO, CPU, CPUSET, Dir, HUGETLB, Kind, MEMORY, PIDS, Path, write};
 use crate::error::{Context, Error, Result};
 use crate::spec::Limits;
 use linker::Text;
@@ -36,8 +36,15 @@ pub fn write_v1(dir: &Path, h: &Dir, limits: &Limits) -> Result<()> {
 /// The limits only an OCI config sets, in each of a new container's groups (`hybrid`: the
 /// unified tree of a hybrid host carries no limits).
 pub fn write_more_all(dirs: &[Dir], limits: &Limits, hybrid: bool) -> Result<()> {
-    if limits.cpuset() && !dirs.iter().any(|d| d.has(CPUSET) || (d.kind == Kind::V2 && !hybrid)) {
-        return Err(Error::new("cannot apply linux.resources.cpu.cpus/mems: the host has no cpuset cgroup controller"));
+    let more = limits.more.copied().unwrap_or_default();
+    for (given, controller, what) in [
+        (limits.cpuset(), CPUSET, "cannot apply linux.resources.cpu.cpus/mems: the host has no cpuset cgroup controller"),
+        (more.block_io.is_some(), BLKIO, "cannot apply linux.resources.blockIO: the host has no blkio (io) cgroup controller"),
+        (!more.hugepages.is_empty(), HUGETLB, "cannot apply linux.resources.hugepageLimits: the host has no hugetlb cgroup controller"),
+    ] {
+        if given && !dirs.iter().any(|d| d.has(controller) || (d.kind == Kind::V2 && !hybrid)) {
+            return Err(Error::new(what));
+        }
     }
     for d in dirs.iter().filter(|d| !(hybrid && d.kind == Kind::V2)) {
         write_more(&d.path, d, limits)?;
@@ -50,7 +57,8 @@ pub fn write_more(dir: &Path, h: &Dir, limits: &Limits) -> Result<()> {
     if h.kind == Kind::V2 {
         return write_v2_more(dir, limits);
     }
-    if limits.unified.is_some() {
+    let more = limits.more.copied().unwrap_or_default();
+    if !more.unified.is_empty() {
         return Err(Error::new("cannot apply linux.resources.unified: its files are cgroup v2's, and this host's groups are cgroup v1 (runc refuses them too)"));
     }
     let mut value = Text::<48>::new();
@@ -84,6 +92,12 @@ pub fn write_more(dir: &Path, h: &Dir, limits: &Limits) -> Result<()> {
         if let Some(mems) = limits.mems {
             write(dir, "/cpuset.mems", mems)?;
         }
+    }
+    if let (true, Some(b)) = (h.has(BLKIO), &more.block_io) {
+        write_block_io(dir, b, false)?;
+    }
+    if h.has(HUGETLB) {
+        write_hugepages(dir, more.hugepages, ".limit_in_bytes")?;
     }
     Ok(())
 }
@@ -177,7 +191,19 @@ fn write_v2_more(dir: &Path, limits: &Limits) -> Result<()> {
     if let Some(mems) = limits.mems {
         write(dir, "/cpuset.mems", mems)?;
     }
-    for (name, value) in limits.unified.iter().flat_map(|u| u.iter()) {
+    let more = limits.more.copied().unwrap_or_default();
+    // io and hugetlb are enabled on the way down only when asked for (the launcher enables the
+    // controllers of its own limits as it makes the group).
+    for (given, controller) in [(more.block_io.is_some(), "+io"), (!more.hugepages.is_empty(), "+hugetlb")] {
+        if given {
+            enable_above(dir, controller)?;
+        }
+    }
+    if let Some(b) = &more.block_io {
+        write_block_io(dir, b, true)?;
+    }
+    write_hugepages(dir, more.hugepages, ".max")?;
+    for (name, value) in more.unified {
         let mut file = dir.clone();
         file.push("/").bytes(name);
         let path = file.as_cstr().context("cgroup path too long:")?;
@@ -197,4 +223,87 @@ impl ClearThen for Text<48> {
         self.push(n);
         self.as_bytes()
     }
+}
+
+/// `controller` (`+io`) in the `cgroup.subtree_control` of each directory above the cgroup2
+/// group `dir`, from the hierarchy's root (/sys/fs/cgroup) down.
+fn enable_above(dir: &Path, controller: &str) -> Result<()> {
+    let path = dir.as_bytes();
+    let Some(below) = path.strip_prefix(b"/sys/fs/cgroup") else { return Ok(()) };
+    let ends = below.iter().enumerate().filter(|(_, c)| **c == b'/').map(|(i, _)| i);
+    for end in ends {
+        let mut at = Path::new();
+        at.push("/sys/fs/cgroup").bytes(&below[..end]);
+        write(&at, "/cgroup.subtree_control", controller.as_bytes())
+            .map_err(|e| e.hint("is the controller in cgroup.controllers, and not bound to a v1 hierarchy?"))?;
+    }
+    Ok(())
+}
+
+/// Whether the group at `dir` has the file `name` (a controller's optional file: BFQ's weights).
+fn has_file(dir: &Path, name: &str) -> bool {
+    let mut p = dir.clone();
+    p.push(name);
+    p.as_cstr().is_ok_and(|c| fs::stat(c).is_ok())
+}
+
+/// An OCI config's block I/O: weights (BFQ's files where the scheduler is BFQ, else the
+/// controller's own: v1 `blkio.weight`, cgroup2 `io.weight` by runc's conversion) and the
+/// throttles (v1's four files, cgroup2's `io.max`).
+fn write_block_io(dir: &Path, b: &crate::spec::BlockIo, v2: bool) -> Result<()> {
+    let bfq = has_file(dir, if v2 { "/io.bfq.weight" } else { "/blkio.bfq.weight" });
+    // cgroup2's io.weight is 1 to 10000; blkio's 10 to 1000.
+    let scaled = |w: u64| if v2 && !bfq { 1 + (w.clamp(10, 1000) - 10) * 9999 / 990 } else { w };
+    let (file, device_file) = match (v2, bfq) {
+        (true, true) => ("/io.bfq.weight", "/io.bfq.weight"),
+        (true, false) => ("/io.weight", "/io.weight"),
+        (false, true) => ("/blkio.bfq.weight", "/blkio.bfq.weight_device"),
+        (false, false) => ("/blkio.weight", "/blkio.weight_device"),
+    };
+    let weights = || Error::new("cannot apply linux.resources.blockIO weights: the host's block I/O scheduler has none (BFQ has them)");
+    let mut line = Text::<96>::new();
+    if let Some(w) = b.weight {
+        line.clear();
+        if v2 {
+            line.push("default ");
+        }
+        line.push(scaled(w));
+        if !has_file(dir, file) {
+            return Err(weights());
+        }
+        write(dir, file, line.as_bytes())?;
+    }
+    for &(major, minor, w) in b.weight_devices {
+        line.clear();
+        line.push(major).push(":").push(minor).push(" ").push(scaled(w));
+        if !has_file(dir, device_file) {
+            return Err(weights());
+        }
+        write(dir, device_file, line.as_bytes())?;
+    }
+    for &(which, major, minor, rate) in b.throttles {
+        let (v1_file, key) = crate::spec::THROTTLES[which as usize % 4];
+        line.clear();
+        line.push(major).push(":").push(minor).push(" ");
+        if v2 {
+            line.push(key).push("=");
+        }
+        line.push(rate);
+        write(dir, if v2 { "/io.max" } else { v1_file }, line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Hugepage limits: `hugetlb.<size><suffix>` (`.limit_in_bytes` on v1, `.max` on cgroup2).
+fn write_hugepages(dir: &Path, pages: &[(&[u8], u64)], suffix: &str) -> Result<()> {
+    for &(size, limit) in pages {
+        let mut file = dir.clone();
+        file.push("/hugetlb.").bytes(size).push(suffix);
+        let mut value = Text::<24>::new();
+        value.push(limit);
+        let path = file.as_cstr().context("cgroup path too long:")?;
+        fs::write_file(path, value.as_bytes())
+            .map_err(|e| Error::sys("cannot apply linux.resources.hugepageLimits: cannot write", e).on(&file).hint("is that page size one this host has?"))?;
+    }
+    Ok(())
 }

@@ -44,6 +44,8 @@ pub const CPU: u8 = 4;
 pub const DEVICES: u8 = 8;
 pub const FREEZER: u8 = 16;
 pub const CPUSET: u8 = 32;
+pub const BLKIO: u8 = 64;
+pub const HUGETLB: u8 = 128;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Kind {
@@ -118,6 +120,8 @@ pub fn controllers(name: &[u8]) -> u8 {
             b"devices" => DEVICES,
             b"freezer" => FREEZER,
             b"cpuset" => CPUSET,
+            b"blkio" => BLKIO,
+            b"hugetlb" => HUGETLB,
             _ => 0,
         })
         .fold(0, |a, b| a | b)
@@ -448,6 +452,8 @@ fn needed(h: &Dir, limits: &Limits, may_mount: bool) -> bool {
                 || (c & MEMORY != 0 && limits.memory_any())
                 || (c & CPU != 0 && limits.cpu())
                 || (c & CPUSET != 0 && limits.cpuset())
+                // (Both when an OCI config limits either: an extra empty group at most.)
+                || (c & (BLKIO | HUGETLB) != 0 && limits.more.is_some())
         }
     }
 }
