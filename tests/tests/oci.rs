@@ -1402,6 +1402,13 @@ fn block_io_throttles_are_written_and_what_the_host_lacks_is_refused() {
     let read = std::fs::read_to_string(group.join("blkio.throttle.read_bps_device")).unwrap();
     let write = std::fs::read_to_string(group.join("blkio.throttle.write_iops_device")).unwrap();
     assert_eq!((read.trim(), write.trim()), (format!("{major}:{minor} 1048576").as_str(), format!("{major}:{minor} 100").as_str()));
+    // update, as containerd's CRI sends it: the new rate read back.
+    let resources = b.path().join("resources.json");
+    std::fs::write(&resources, json!({"blockIO": {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 2097152}]}}).to_string()).unwrap();
+    let out = b.knocker(&["update", "--resources", resources.to_str().unwrap(), "blkio"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let read = std::fs::read_to_string(group.join("blkio.throttle.read_bps_device")).unwrap();
+    assert_eq!(read.trim(), format!("{major}:{minor} 2097152"));
     assert_eq!(b.knocker(&["delete", "--force", "blkio"]).code, 0);
     assert!(!group.exists());
     // A weight where the scheduler has none (no BFQ here), hugepages without the hugetlb
