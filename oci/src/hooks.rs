@@ -61,11 +61,18 @@ pub fn run(hooks: Option<Value<'static>>, kind: &'static str, state: &[u8], aren
             }
             let _ = time::sleep_ms(2);
         };
-        match status {
-            Some(s) if s.shell_code() == 0 => {}
-            Some(_) => return Err(Error::new("a hook failed:").on(path).hint(kind)),
-            None => return Err(Error::new("a hook timed out:").on(path).hint(kind)),
+        let failed = match status {
+            Some(s) if s.shell_code() == 0 => continue,
+            Some(_) => Error::new("a hook failed:").on(path).hint(kind),
+            None => Error::new("a hook timed out:").on(path).hint(kind),
+        };
+        // As the runtime spec says: a failed poststart or poststop hook is a warning, and the
+        // remaining hooks and the lifecycle go on (before: the rest were skipped).
+        if matches!(kind, "poststart" | "poststop") {
+            linker::say!(2; "knocker: warning: ", failed.line().as_bytes().strip_prefix(b"knocker: ").unwrap_or(b""), " (the remaining hooks run)");
+            continue;
         }
+        return Err(failed);
     }
     Ok(())
 }

@@ -588,6 +588,17 @@ fn hooks_get_the_state_on_stdin_at_their_points() {
     assert!(out.code == 1 && out.stderr.contains("a hook timed out: /bin/sleep"), "{out:?}");
     assert!(start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
     assert_eq!(b.knocker(&["list", "-q"]).stdout, "");
+    // A failing poststart or poststop hook is a warning: the hooks after it run, and so does
+    // the container (before: the rest were skipped, and `run` failed).
+    let marks = Scratch::new("oci-hooks-marks");
+    let mark = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("touch {}/{name}", marks.path().display())]});
+    c["hooks"] = json!({"poststart": [{"path": "/bin/false"}, mark("after-poststart")], "poststop": [{"path": "/bin/false"}, mark("after-poststop")]});
+    c["process"]["args"] = json!(["sh", "-c", "exit 4"]);
+    std::fs::write(&config, c.to_string()).unwrap();
+    let out = b.knocker(&["run", "h4"]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert_eq!(out.stderr.lines().filter(|l| l.starts_with("knocker: warning: a hook failed: /bin/false")).count(), 2, "{out:?}");
+    assert!(marks.path().join("after-poststart").exists() && marks.path().join("after-poststop").exists(), "{out:?}");
 }
 
 #[test]
