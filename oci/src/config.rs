@@ -610,6 +610,17 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
 /// when there is no `namespaces` at all. The cgroup namespace is the container's own whenever
 /// it has a cgroup mount (its view of /sys/fs/cgroup is rooted there, as runc's bind of its
 /// groups).
+/// The namespace types knocker makes or joins (`knocker features` lists them).
+pub(crate) const NAMESPACES: [(&str, i32); 7] = [
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("mount", libc::CLONE_NEWNS),
+    ("network", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("user", libc::CLONE_NEWUSER),
+    ("uts", libc::CLONE_NEWUTS),
+];
+
 fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()> {
     use libc::{CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUTS};
     let mut network = false;
@@ -620,16 +631,10 @@ fn namespaces(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<
             Some(p) if p.raw_str().is_some_and(|p| !p.is_empty()) => Some(string(arena, p, "linux.namespaces[].path")?),
             _ => None,
         };
-        let flag = match kind {
-            b"network" => libc::CLONE_NEWNET,
-            b"pid" => CLONE_NEWPID,
-            b"mount" => CLONE_NEWNS,
-            b"ipc" => CLONE_NEWIPC,
-            b"uts" => CLONE_NEWUTS,
-            b"cgroup" => CLONE_NEWCGROUP,
-            b"user" => libc::CLONE_NEWUSER,
-            b"time" => return Err(bad("linux.namespaces", "time namespaces are not supported")),
-            _ => return Err(bad("linux.namespaces[].type", "an unknown namespace type")),
+        let flag = match NAMESPACES.iter().find(|(name, _)| name.as_bytes() == kind) {
+            Some(&(_, flag)) => flag,
+            None if kind == b"time" => return Err(bad("linux.namespaces", "time namespaces are not supported")),
+            None => return Err(bad("linux.namespaces[].type", "an unknown namespace type")),
         };
         if listed & flag != 0 {
             return Err(Error::new("config.json: linux.namespaces: a type given twice:").on(kind));

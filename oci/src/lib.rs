@@ -1188,8 +1188,10 @@ fn delegated_group(id: &[u8], asked: Option<&'static [u8]>, arena: &mut arena::A
     arena.cstr(group.as_bytes()).filter(|_| !group.overflowed()).map(|c| c.to_bytes()).ok_or_else(|| Error::new("cgroup path too long"))
 }
 
-/// `features`: [`FEATURES`] with the mount options the config reader takes (every word of
-/// its table it does not refuse, so the two cannot disagree) and the LSMs this host has.
+/// `features`: [`FEATURES`] with its lists filled from the readers' own tables, so the two
+/// cannot disagree — the mount options the config reader takes (every word it does not
+/// refuse), the namespace types, the capabilities, the seccomp actions, comparisons and flags
+/// — and the LSMs this host has.
 fn features() {
     let out = |s: &[u8]| {
         let _ = fs::write_all(1, s);
@@ -1202,13 +1204,33 @@ fn features() {
             None => (s, b""),
         }
     }
-    let (head, rest) = split(FEATURES.as_bytes(), br#""mountOptions":["#);
-    out(head);
-    let taken = config::OPTIONS.iter().filter(|(_, what)| !matches!(what, config::Opt::Refused(_)));
-    for (i, (name, _)) in taken.enumerate() {
-        out(if i == 0 { b"\"" } else { b",\"" });
-        out(name.as_bytes());
-        out(b"\"");
+    let list = |prefix: &str, names: &mut dyn Iterator<Item = &str>| {
+        for (i, name) in names.enumerate() {
+            out(if i == 0 { b"\"" } else { b",\"" });
+            out(prefix.as_bytes());
+            out(name.as_bytes());
+            out(b"\"");
+        }
+    };
+    let taken = |what: &config::Opt| !matches!(what, config::Opt::Refused(_));
+    let mut lists: [(&str, &mut dyn Iterator<Item = &str>); 7] = [
+        ("", &mut config::OPTIONS.iter().filter(|(_, w)| taken(w)).map(|(n, _)| *n)),
+        ("", &mut config::NAMESPACES.iter().map(|(n, _)| *n)),
+        ("CAP_", &mut launcher::spec::CAP_NAMES.iter().copied()),
+        ("SCMP_ACT_", &mut seccomp::ACTIONS.iter().map(|(n, _)| *n)),
+        ("SCMP_CMP_", &mut seccomp::COMPARISONS.iter().map(|(n, _)| *n)),
+        ("SECCOMP_FILTER_FLAG_", &mut seccomp::FLAGS.iter().map(|(n, _)| *n)),
+        ("SECCOMP_FILTER_FLAG_", &mut seccomp::FLAGS.iter().map(|(n, _)| *n)),
+    ];
+    // Each `[]` of the document, in order: mountOptions, namespaces, capabilities, actions,
+    // operators, knownFlags, supportedFlags.
+    let mut rest = FEATURES.as_bytes();
+    for (prefix, names) in lists.iter_mut() {
+        let (head, tail) = split(rest, b"[]");
+        out(&head[..head.len().saturating_sub(1)]);
+        list(prefix, *names);
+        out(b"]");
+        rest = tail;
     }
     let (middle, tail) = split(rest, br#""apparmor":{"enabled":"#);
     out(middle);

@@ -19,7 +19,7 @@ fn too_large() -> Error {
 
 /// libseccomp's names, each with what it stands for: a table, as a `match` on byte strings
 /// compiles to far more code.
-const ACTIONS: [(&str, u32); 8] = [
+pub(crate) const ACTIONS: [(&str, u32); 8] = [
     ("KILL", seccomp::RET_KILL_THREAD),
     ("KILL_THREAD", seccomp::RET_KILL_THREAD),
     ("KILL_PROCESS", seccomp::RET_KILL_PROCESS),
@@ -29,9 +29,9 @@ const ACTIONS: [(&str, u32); 8] = [
     ("LOG", seccomp::RET_LOG),
     ("ALLOW", seccomp::RET_ALLOW),
 ];
-const COMPARISONS: [(&str, Cmp); 7] =
+pub(crate) const COMPARISONS: [(&str, Cmp); 7] =
     [("NE", Cmp::Ne), ("LT", Cmp::Lt), ("LE", Cmp::Le), ("EQ", Cmp::Eq), ("GE", Cmp::Ge), ("GT", Cmp::Gt), ("MASKED_EQ", Cmp::MaskedEq)];
-const FLAGS: [(&str, u32); 3] =
+pub(crate) const FLAGS: [(&str, u32); 3] =
     [("TSYNC", seccomp::FLAG_TSYNC), ("LOG", seccomp::FLAG_LOG), ("SPEC_ALLOW", seccomp::FLAG_SPEC_ALLOW)];
 
 fn lookup<T: Copy>(table: &[(&str, T)], prefix: &[u8], name: &[u8]) -> Option<T> {

@@ -176,6 +176,13 @@ fn features_is_a_json_document_and_version_and_help_answer() {
     for refused in ["idmap", "rnoatime", "mand"] {
         assert!(!options.contains(&json!(refused)), "{refused}: {options:?}");
     }
+    // The rest from the readers' tables too: what they take, nothing they refuse.
+    assert_eq!(f["linux"]["namespaces"], json!(["cgroup", "ipc", "mount", "network", "pid", "user", "uts"]));
+    assert_eq!(f["linux"]["capabilities"].as_array().unwrap().len(), 41);
+    assert!(f["linux"]["capabilities"].as_array().unwrap().contains(&json!("CAP_CHECKPOINT_RESTORE")));
+    let actions = f["linux"]["seccomp"]["actions"].as_array().unwrap();
+    assert!(actions.contains(&json!("SCMP_ACT_ERRNO")) && !actions.contains(&json!("SCMP_ACT_NOTIFY")), "{actions:?}");
+    assert_eq!(f["linux"]["seccomp"]["operators"].as_array().unwrap().len(), 7);
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.starts_with('Y'));
     assert_eq!(f["linux"]["apparmor"]["enabled"], json!(apparmor), "as this host has it");
     assert_eq!(f["linux"]["selinux"]["enabled"], json!(Path::new("/sys/fs/selinux/enforce").exists()));
