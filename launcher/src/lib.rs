@@ -104,6 +104,8 @@ fn launch(args: Args, env: Env) -> Result<i32> {
     // Before anything is created on the host: a SIGTERM from now on is held (and forwarded to
     // the container once it runs), never a death that leaves a lock or a cgroup behind.
     let mask = supervise::block_signals()?;
+    // (ROOTFS first: no warning about a root that is refused.)
+    check_rootfs(&spec)?;
     preflight::warn_if_reachable(&spec);
     let mut pid_name = Text::<16>::new();
     pid_name.push(process::getpid());
@@ -292,7 +294,8 @@ impl Running {
     pub fn run_to_end(self, spec: &Spec) -> Result<i32> {
         let Running { pid, mut cgroup, sync, init, guard, terminal } = self;
         let mut relay = match terminal {
-            true => sync.receive_terminal().context("cannot receive the container's terminal")?.map(tty::Relay::start),
+            // (None when PID 1 failed before it had one: it said why, and its status follows.)
+            true => sync.receive_terminal().ok().flatten().map(tty::Relay::start),
             false => None,
         };
         let status = supervise::wait(pid, &sync, relay.as_mut())?;
@@ -371,6 +374,11 @@ fn namespaces(spec: &Spec) -> u64 {
 /// ROOTFS must exist and be a directory; say which it is not.
 fn check_rootfs(spec: &Spec) -> Result<()> {
     match fs::open(spec.rootfs, O_PATH | O_DIRECTORY) {
+        // The host's own root (`/`, or a path to it): refused by name, as systemd-nspawn
+        // refuses it (before: pivot_root's EBUSY, and with a terminal a second line).
+        Ok(fd) if fs::fstat(fd.raw()).ok().map(|s| (s.dev, s.ino)) == fs::stat(c"/").ok().map(|s| (s.dev, s.ino)) => {
+            Err(Error::new("rootfs is the host's own root:").on(spec.rootfs).hint("give a directory holding a root file system"))
+        }
         Ok(_) => Ok(()),
         Err(Errno::ENOENT) => Err(Error::new("rootfs does not exist:").on(spec.rootfs)),
         Err(Errno::ENOTDIR) => Err(Error::new("rootfs is not a directory:").on(spec.rootfs)),

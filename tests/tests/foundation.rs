@@ -101,6 +101,17 @@ fn the_launchers_own_failures_are_125_with_one_line() {
     assert_eq!((out.code, out.stderr.as_str()), (125, "launcher: rootfs does not exist: /nonexistent-rootfs\n"));
     let out = run(Command::new(bin("launcher")).args(["/etc/passwd", "/bin/true"]));
     assert_eq!((out.code, out.stderr.as_str()), (125, "launcher: rootfs is not a directory: /etc/passwd\n"));
+    // The host's own root, by any path to it (before: pivot_root's EBUSY, after a warning).
+    for host_root in ["/", "/./", "/proc/self/root"] {
+        let out = run(Command::new(bin("launcher")).args([host_root, "/bin/true"]));
+        assert_eq!((out.code, out.stderr.as_str()), (125, format!("launcher: rootfs is the host's own root: {host_root} (give a directory holding a root file system)\n").as_str()));
+    }
+    // With a terminal too, a setup failure is its one line (before: then "cannot receive the
+    // container's terminal: ECONNRESET").
+    let line = format!("{} -t --bind /nonexistent-bind-source:/x {} /bin/true", bin("launcher").display(), rootfs().display());
+    let out = run(Command::new("script").args(["-qec", &line, "/dev/null"]));
+    let said: Vec<&str> = out.stdout.lines().filter(|l| l.contains("launcher:")).collect();
+    assert_eq!(said, ["launcher: cannot open --bind source /nonexistent-bind-source: ENOENT (No such file or directory)"], "{out:?}");
     let out = run(Command::new(bin("launcher")).args(["--frobnicate", "x"]));
     assert_eq!((out.code, out.stderr.as_str()), (125, "launcher: unknown option --frobnicate (see launcher --help)\n"));
     let out = run(Command::new(bin("launcher")).args(["--memory", "lots", "x"]));
