@@ -38,29 +38,26 @@ pub fn prepare(spec: &Spec) {
     if spec.daily.dns.is_empty() {
         let mut host = [0u8; 2048];
         let n = fs::read_file(c"/etc/resolv.conf", &mut host).unwrap_or(0);
-        let mut servers = 0;
+        // With pasta every query goes to its forwarder, which asks the host's resolver (as
+        // rootless podman does: a host's resolver may answer pasta's TCP and not its UDP, a
+        // loopback one is out of reach); otherwise the host's, but a loopback stub, which is
+        // not reachable from another namespace.
+        if spec.daily.pasta {
+            f.resolv.push("nameserver ").push(PASTA_DNS).push("\n");
+        }
         for line in host[..n].split(|&c| c == b'\n') {
             let server = line.strip_prefix(b"nameserver").map(|s| s.trim_ascii());
             match server {
-                // The host's own stub resolver is not reachable from another namespace.
-                Some(s) if s.starts_with(b"127.") || s == b"::1" => {
-                    if spec.daily.pasta {
-                        f.resolv.push("nameserver ").push(PASTA_DNS).push("\n");
-                        servers += 1;
-                    }
-                }
+                Some(_) if spec.daily.pasta => {}
+                Some(s) if s.starts_with(b"127.") || s == b"::1" => {}
                 Some(_) => {
                     f.resolv.bytes(line).push("\n");
-                    servers += 1;
                 }
                 None if line.starts_with(b"search") || line.starts_with(b"options") || line.starts_with(b"domain") => {
                     f.resolv.bytes(line).push("\n");
                 }
                 None => {}
             }
-        }
-        if servers == 0 && spec.daily.pasta {
-            f.resolv.push("nameserver ").push(PASTA_DNS).push("\n");
         }
     }
     for server in spec.daily.dns.iter() {

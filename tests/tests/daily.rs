@@ -192,6 +192,18 @@ fn net_pasta_reaches_the_host_and_the_network_and_leaves_nothing() {
     // The gateway is the host, its loopback-only services included (the server is on 127.0.0.1).
     let out = container(&["--net", "pasta", "--name", &name], &script);
     assert_eq!((out.code, out.stdout.as_str()), (0, "1\nhello from the host\n1\n"), "{out:?}");
+    // Names through pasta's forwarder, which asks the host's resolver (before: the host's
+    // resolver itself, which may not answer UDP through pasta: apt-get update failed on it).
+    let host_knows = run(Command::new("getent").args(["ahostsv4", "deb.debian.org"]));
+    assert_eq!(host_knows.code, 0, "the host itself resolves deb.debian.org: {host_knows:?}");
+    let out = container(&["--net", "pasta"], "cat /etc/resolv.conf | grep ^nameserver; nslookup deb.debian.org | grep -c ^Address");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(lines[0], "nameserver 169.254.1.1", "{out:?}");
+    assert!(lines.len() == 2 && lines[1] != "0", "a real lookup through the forwarder: {out:?}");
+    // --dns says otherwise.
+    let out = container(&["--net", "pasta", "--dns", "192.0.2.53"], "grep ^nameserver /etc/resolv.conf");
+    assert_eq!(out.stdout, "nameserver 192.0.2.53\n", "{out:?}");
     // Control: the default namespace has only lo.
     let out = container(&[], &format!("nc 192.0.2.1 {port} </dev/null"));
     assert_ne!(out.code, 0, "{out:?}");
