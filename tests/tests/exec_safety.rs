@@ -128,7 +128,15 @@ fn a_joining_process_cannot_be_written_to_from_inside_before_it_execs() {
     let _g = exclusive();
     // (The probe ends with `not caught N` when it caught none: look at whole lines.)
     let caught = |verdict: &str| verdict.lines().any(|l| l.starts_with("caught"));
-    let verdict = catch_the_joiner(&control("knocker"), "joiner-control");
+    // The control's window is a race the probe usually wins within one container's 20 execs;
+    // up to three containers before it counts as not shown.
+    let mut verdict = String::new();
+    for attempt in 0..3 {
+        verdict = catch_the_joiner(&control("knocker"), &format!("joiner-control-{attempt}"));
+        if caught(&verdict) {
+            break;
+        }
+    }
     assert!(caught(&verdict), "the control's joiner should be open to container root: {verdict}");
     let verdict = catch_the_joiner(&bin("knocker"), "joiner-knocker");
     assert!(!caught(&verdict), "knocker's joiner was writable from inside: {verdict}");
