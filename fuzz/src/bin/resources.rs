@@ -2,11 +2,11 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    knocker_fuzz::with_arena(data, |doc, _| {
+    knocker_fuzz::with_arena(data, |doc, arena| {
         let Ok(top) = oci::json::parse(doc) else { return };
         let top = top.get("linux").and_then(|l| l.get("resources")).unwrap_or(top);
         let mut spec = launcher::spec::Spec::new(c"/");
-        match oci::config::resources(&mut spec, top) {
+        match oci::config::resources(&mut spec, top, arena) {
             Err(e) => knocker_fuzz::one_line(&e),
             Ok(()) => {
                 let l = spec.limits;
