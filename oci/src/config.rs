@@ -407,11 +407,14 @@ pub(crate) enum Opt {
     Set(u64),
     Clear(u64),
     Propagation(u64),
-    /// Accepted and not applied: knocker's own choice already covers it (`dev`: knocker
-    /// mounts everything nodev) or it is not a mount flag (`tmpcopyup`).
+    /// Accepted: it asks nothing (`defaults`, `nomand`).
     Ignored,
+    /// Accepted, not applied, and said so (a warning line).
+    Said(&'static str),
     Refused(&'static str),
 }
+
+const NODEV: &str = "knocker mounts everything nodev (device nodes open only through the container's /dev): dev ignored";
 
 const ATIME: &str = "recursive atime options are not supported";
 const NOT_HERE: &str = "not supported";
@@ -436,8 +439,8 @@ pub(crate) const OPTIONS: [(&str, Opt); 52] = [
     ("rexec", Opt::Clear(MS_NOEXEC)),
     ("nodev", Opt::Set(MS_NODEV)),
     ("rnodev", Opt::Set(MS_NODEV)),
-    ("dev", Opt::Ignored),
-    ("rdev", Opt::Ignored),
+    ("dev", Opt::Said(NODEV)),
+    ("rdev", Opt::Said(NODEV)),
     ("sync", Opt::Set(MS_SYNCHRONOUS)),
     ("async", Opt::Clear(MS_SYNCHRONOUS)),
     ("dirsync", Opt::Set(MS_DIRSYNC)),
@@ -460,7 +463,7 @@ pub(crate) const OPTIONS: [(&str, Opt); 52] = [
     ("unbindable", Opt::Propagation(MS_UNBINDABLE)),
     ("runbindable", Opt::Propagation(MS_UNBINDABLE | MS_REC)),
     ("defaults", Opt::Ignored),
-    ("remount", Opt::Ignored),
+    ("remount", Opt::Said("a mount the container gets is always a new one: remount ignored")),
     ("tmpcopyup", Opt::Set(COPY_UP)),
     ("nomand", Opt::Ignored),
     ("rnoatime", Opt::Refused(ATIME)),
@@ -553,6 +556,7 @@ fn mount(s: &mut Spec, mounts: &mut Filling<Mount>, m: Value<'static>, arena: &m
             Some(Opt::Clear(f)) => flags &= !f,
             Some(Opt::Propagation(p)) => propagation = p,
             Some(Opt::Ignored) => {}
+            Some(Opt::Said(why)) => linker::say!(2; "knocker: warning: config.json: mounts[].options ", o, " at ", dst, ": ", why),
             Some(Opt::Refused(why)) => return Err(Error::new("config.json: mounts[].options:").on(o).hint(why)),
             None => {
                 if !data.is_empty() {
@@ -1372,6 +1376,8 @@ pub(crate) mod tests {
         // with a bind (warned, as the kernel ignores them under runc).
         assert_eq!(flags(r#""rbind", "noatime", "strictatime""#), MS_REC | MS_NOATIME | MS_STRICTATIME);
         assert_eq!(flags(r#""rbind", "mode=755""#), MS_REC);
+        // Said, not applied: knocker mounts everything nodev; each mount is a new one.
+        assert_eq!(flags(r#""rbind", "dev", "remount""#), MS_REC);
         for (bad, what) in [("\"rnosymfollow\"", "rnosymfollow"), ("\"idmap\"", "idmap"), ("\"sync\"", "sync")] {
             let e = refused(&[(r#""mounts": ["#, &bind(&format!("\"rbind\", {bad}")))]);
             assert!(e.contains(what), "{e}");
