@@ -233,6 +233,11 @@ else
     sed -i 's/"resources": {/"resources": { "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],/' config.json
     contains oci_hugetlb_refused_without_its_controller "hugetlb" "$(knocker run oci4 2>&1; echo " exit $?")"
 fi
+# update, as containerd's CRI sends it: the new values read back from the group.
+echo "{\"blockIO\": {\"throttleReadBpsDevice\": [{\"major\": ${disk%:*}, \"minor\": ${disk#*:}, \"rate\": 2097152}]}, \"unified\": {\"memory.high\": \"67108864\"}}" > /tmp/update3.json
+knocker update --resources /tmp/update3.json oci3 > /tmp/update3.out 2>&1
+contains oci_io_max_updated "$disk rbps=2097152" "$(cat /sys/fs/cgroup/knocker/oci3/io.max 2>/dev/null; cat /tmp/update3.out)"
+expect oci_unified_updated 67108864 "$(cat /sys/fs/cgroup/knocker/oci3/memory.high 2>/dev/null)"
 knocker delete -f oci3
 expect oci3_deleted "" "$(ls -d /sys/fs/cgroup/knocker/oci3 2>/dev/null)"
 cd /
