@@ -119,7 +119,7 @@ pub fn read(doc: &'static [u8], bundle: &'static [u8], id: &'static [u8], arena:
     let mut s = Spec::new(rootfs);
     s.read_only = root.get("readonly").and_then(|v| v.as_bool()).unwrap_or(false);
     s.init = Init::None;
-    s.extras = Some(&crate::relay::EXTRAS);
+    s.extras = Some(&crate::extras::EXTRAS);
     s.name = Some(id);
     s.locked = false;
     s.limits.pids_by_default = false;
@@ -830,8 +830,12 @@ fn devices(s: &mut Spec, linux: Value<'static>, arena: &mut Arena) -> Result<()>
 fn device_rules(s: &mut Spec, rules: Value<'static>, arena: &mut Arena) -> Result<()> {
     use launcher::cgroup::devices::{self, Rule};
     let field = "linux.resources.devices";
-    let mut kept = list::<Rule>(arena, Some(rules), spec::MAX_DEVICE_RULES, field, "more than 256 rules")?;
-    let mut rest = [Rule::default(); spec::MAX_DEVICE_RULES];
+    let count = rules.items().count();
+    if count > spec::MAX_DEVICE_RULES {
+        return Err(bad(field, "more than 256 rules"));
+    }
+    // The rules kept so far at the front, in the arena for the rest of the process.
+    let kept = arena.slice::<Rule>(count).ok_or_else(too_large)?;
     let mut n = 0;
     for r in rules.items() {
         let mut buf = [0; 4];
@@ -853,18 +857,15 @@ fn device_rules(s: &mut Spec, rules: Value<'static>, arena: &mut Arena) -> Resul
             .ok_or_else(|| bad("linux.resources.devices[].access", "made of r, w and m, at least one"))?;
         let rule = Rule { kind, major, minor, access };
         if r.get("allow").and_then(|a| a.as_bool()).unwrap_or(false) {
-            rest[n] = rule;
+            kept[n] = rule;
             n += 1;
         } else if kind == devices::ANY && major.is_none() && minor.is_none() && access == devices::RWM {
             n = 0;
         } else {
-            n = deny(&mut rest[..n], rule).ok_or_else(|| bad(field, "a deny rule inside an earlier allow of a wildcard (major or minor -1) cannot be kept apart from it (as runc refuses it)"))?;
+            n = deny(&mut kept[..n], rule).ok_or_else(|| bad(field, "a deny rule inside an earlier allow of a wildcard (major or minor -1) cannot be kept apart from it (as runc refuses it)"))?;
         }
     }
-    for &r in &rest[..n] {
-        kept.push(r);
-    }
-    s.device_rules = kept.done();
+    s.device_rules = &kept[..n];
     Ok(())
 }
 

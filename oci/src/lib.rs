@@ -11,8 +11,9 @@
 
 pub mod arena;
 mod notify;
-mod relay;
 mod copyup;
+mod extras;
+mod relay;
 pub mod config;
 pub mod hooks;
 pub mod json;
@@ -713,7 +714,7 @@ fn exec(rest: Rest, env: Env, g: &Global) -> Result<i32> {
     let kept = state::config(g.root, id, &mut arena)?;
     let mut spec = launcher::spec::Spec::new(c"/");
     spec.init = launcher::spec::Init::None;
-    spec.extras = Some(&relay::EXTRAS);
+    spec.extras = Some(&extras::EXTRAS);
     spec.locked = false;
     spec.caps = 0;
     if let Some(name) = kept.get("hostname").and_then(|h| config::bytes(&mut arena, h, "hostname").ok()).filter(|h| launcher::spec::valid_hostname(h)) {
@@ -1170,18 +1171,13 @@ fn delegated_group(id: &[u8], asked: Option<&'static [u8]>, arena: &mut arena::A
     if fs::statfs_type(c"/sys/fs/cgroup") != Ok(fs::CGROUP2_SUPER_MAGIC) {
         return Err(refuse("this host has cgroup v1"));
     }
-    let mut buf = [0u8; 512];
-    let n = fs::read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
-    let own = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")).unwrap_or(b"/");
-    let parent = &own[..own.iter().rposition(|&c| c == b'/').unwrap_or(0)];
-    let mut dir = Text::<512>::new();
-    dir.push("/sys/fs/cgroup").bytes(parent);
-    let owned = dir.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| st.uid == process::getuid());
-    if parent.is_empty() || !owned {
+    let mut dir = launcher::cgroup::Path::new();
+    if !launcher::cgroup::delegated_parent(&mut dir) {
         return Err(refuse("the cgroup above knocker's own is not its user's"));
     }
+    let parent = dir.as_bytes().strip_prefix(b"/sys/fs/cgroup/").unwrap_or(b"");
     let mut group = Text::<512>::new();
-    group.bytes(parent.strip_prefix(b"/").unwrap_or(parent)).push("/knocker-").bytes(id);
+    group.bytes(parent).push("/knocker-").bytes(id);
     if let Some(path) = asked {
         linker::say!(2; "knocker: warning: linux.cgroupsPath ", path, ": without host root the group is the delegated ", group.as_bytes());
     }

@@ -194,7 +194,7 @@ fn write_v2_more(dir: &Path, limits: &Limits) -> Result<()> {
     let more = limits.more.copied().unwrap_or_default();
     // io and hugetlb are enabled on the way down only when asked for (the launcher enables the
     // controllers of its own limits as it makes the group).
-    for (given, controller) in [(more.block_io.is_some(), "+io"), (!more.hugepages.is_empty(), "+hugetlb")] {
+    for (given, controller) in [(more.block_io.is_some(), "io"), (!more.hugepages.is_empty(), "hugetlb")] {
         if given {
             enable_above(dir, controller)?;
         }
@@ -225,17 +225,16 @@ impl ClearThen for Text<48> {
     }
 }
 
-/// `controller` (`+io`) in the `cgroup.subtree_control` of each directory above the cgroup2
-/// group `dir`, from the hierarchy's root (/sys/fs/cgroup) down.
-fn enable_above(dir: &Path, controller: &str) -> Result<()> {
+/// `controller` (`io`) enabled in each directory above the cgroup2 group `dir`, from the
+/// hierarchy's root (/sys/fs/cgroup) down.
+fn enable_above(dir: &Path, controller: &'static str) -> Result<()> {
     let path = dir.as_bytes();
     let Some(below) = path.strip_prefix(b"/sys/fs/cgroup") else { return Ok(()) };
     let ends = below.iter().enumerate().filter(|(_, c)| **c == b'/').map(|(i, _)| i);
     for end in ends {
         let mut at = Path::new();
         at.push("/sys/fs/cgroup").bytes(&below[..end]);
-        write(&at, "/cgroup.subtree_control", controller.as_bytes())
-            .map_err(|e| e.hint("is the controller in cgroup.controllers, and not bound to a v1 hierarchy?"))?;
+        super::v2::enable(&at, controller)?;
     }
     Ok(())
 }
@@ -251,7 +250,8 @@ fn has_file(dir: &Path, name: &str) -> bool {
 /// controller's own: v1 `blkio.weight`, cgroup2 `io.weight` by runc's conversion) and the
 /// throttles (v1's four files, cgroup2's `io.max`).
 fn write_block_io(dir: &Path, b: &crate::spec::BlockIo, v2: bool) -> Result<()> {
-    let bfq = has_file(dir, if v2 { "/io.bfq.weight" } else { "/blkio.bfq.weight" });
+    let weighted = b.weight.is_some() || !b.weight_devices.is_empty();
+    let bfq = weighted && has_file(dir, if v2 { "/io.bfq.weight" } else { "/blkio.bfq.weight" });
     // cgroup2's io.weight is 1 to 10000; blkio's 10 to 1000.
     let scaled = |w: u64| if v2 && !bfq { 1 + (w.clamp(10, 1000) - 10) * 9999 / 990 } else { w };
     let (file, device_file) = match (v2, bfq) {

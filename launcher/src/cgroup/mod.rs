@@ -142,6 +142,22 @@ pub struct Cgroup {
     nested: Option<fn(&Path)>,
 }
 
+/// The cgroup v2 directory above this process's own, when its user owns it (a delegated
+/// subtree: systemd's `user@UID.service`, or one an administrator gave); None on cgroup v1 or
+/// when the user does not own it. (Written into `path`: a Path is not moved around.)
+pub fn delegated_parent(path: &mut Path) -> bool {
+    if fs::statfs_type(c"/sys/fs/cgroup") != Ok(CGROUP2_SUPER_MAGIC) {
+        return false;
+    }
+    let mut buf = [0u8; 512];
+    let n = fs::read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
+    let own = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")).unwrap_or(b"/");
+    let parent = &own[..own.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+    path.push("/sys/fs/cgroup").bytes(parent);
+    let owned = path.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| st.uid == linker::sys::process::getuid());
+    !parent.is_empty() && owned
+}
+
 impl Cgroup {
     /// Creates the container's cgroup in every hierarchy, with its limits and device rules.
     /// Without root, for limits: a group `knocker-NAME` in the cgroup v2 directory above the
@@ -151,17 +167,8 @@ impl Cgroup {
     pub fn delegated(spec: &Spec, name: &[u8]) -> Result<Cgroup> {
         let none = || Error::new("limits without root need a delegated cgroup v2 subtree (the cgroup above the launcher's own, yours): there is none")
             .hint("run as root, or in a delegated cgroup (systemd-run --user --scope -p Delegate=yes)");
-        if fs::statfs_type(c"/sys/fs/cgroup") != Ok(CGROUP2_SUPER_MAGIC) {
-            return Err(none());
-        }
-        let mut buf = [0u8; 512];
-        let n = fs::read_file(c"/proc/self/cgroup", &mut buf).unwrap_or(0);
-        let own = buf[..n].split(|&c| c == b'\n').find_map(|l| l.strip_prefix(b"0::")).unwrap_or(b"/");
-        let parent = &own[..own.iter().rposition(|&c| c == b'/').unwrap_or(0)];
         let mut path = Path::new();
-        path.push("/sys/fs/cgroup").bytes(parent);
-        let owned = path.as_cstr().ok().and_then(|p| fs::stat(p).ok()).is_some_and(|st| st.uid == linker::sys::process::getuid());
-        if parent.is_empty() || !owned {
+        if !delegated_parent(&mut path) {
             return Err(none());
         }
         let mut cg = Cgroup { dirs: Dirs::new(), v2_fd: None, v1_tasks: [const { None }; MAX_HIERARCHIES], memory_limit: spec.limits.memory, _alive: None, nested: None };

@@ -70,7 +70,7 @@ pub fn offers(dir: &Path, controller: &str) -> bool {
 }
 
 /// `+controller` into `dir/cgroup.subtree_control`, after checking the controller is offered.
-fn enable(dir: &Path, controller: &'static str) -> Result<()> {
+pub(super) fn enable(dir: &Path, controller: &'static str) -> Result<()> {
     if !offers(dir, controller) {
         return Err(Error::new("cgroup controller not available:")
             .on(controller)
